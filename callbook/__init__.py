@@ -1,0 +1,1 @@
+"""Persistence of what happened: calls, events, motives, tickets, revisions."""

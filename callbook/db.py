@@ -1,0 +1,151 @@
+"""The database: one declarative base, engines, sessions, Flask wiring.
+
+Nothing here runs at import time: `init_app` builds the engine of one app and
+keeps it in `app.extensions["callbook"]`.
+
+Two ways to get a session:
+- `session_scope()` for commands, jobs and anything that is one unit of work:
+  committed when the block ends, rolled back if it raises;
+- `get_session()` for request handlers: one session per app context, closed
+  (and rolled back unless committed) when the context ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so that later migrations can name what they alter
+# (SQLite and PostgreSQL would otherwise each invent their own).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """`DateTime(timezone=True)` that only accepts and only returns aware UTC values.
+
+    PostgreSQL stores a `timestamptz` and answers in the session's zone; we
+    convert to UTC. SQLite has no time zone type: values are written in UTC
+    (enforced here) and read back naive, so reading marks them as UTC in this
+    one place rather than wherever a value is used.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} refused: store aware UTC instants")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: written as UTC by process_bind_param
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+    # pysqlite opens transactions on its own (and not before DDL); we emit
+    # BEGIN ourselves in _sqlite_begin so migrations are transactional too.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # Wait for a concurrent writer instead of failing at once ("database is locked").
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL lets readers (web workers) run while one writer commits.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL never corrupts the file and survives any process
+    # crash; only an OS crash or power cut may drop the last commits. FULL
+    # would fsync every webhook's commit.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at the start: a transaction that reads and
+    # then writes cannot fail half-way with "database is locked" because
+    # another connection wrote in between (SQLite cannot upgrade that read).
+    # Waiting writers queue on busy_timeout instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # Rows stay readable after commit: handlers commit, then answer with them.
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """One unit of work: commit when the block ends, roll back if it raises."""
+        with self.sessions.begin() as session:
+            yield session
+
+
+def init_app(app: Flask) -> Database:
+    """Build the engine for `app.config["DATABASE_URL"]` and register teardown."""
+    db = Database(engine := make_engine(app.config["DATABASE_URL"]), make_sessionmaker(engine))
+    app.extensions["callbook"] = db
+    app.teardown_appcontext(_close_session)
+    return db
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["callbook"]  # type: ignore[no-any-return]
+
+
+def session_scope(app: Flask | None = None) -> AbstractContextManager[Session]:
+    """`Database.session_scope` of `app` (default: the current app)."""
+    return database(app).session_scope()
+
+
+def get_session() -> Session:
+    """The session of the current app context (request), created on first use."""
+    if "callbook_session" not in g:
+        g.callbook_session = database().sessions()
+    return g.callbook_session  # type: ignore[no-any-return]
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("callbook_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,1 @@
+"""IVR hotline service: Twilio webhooks, routing, admin and CLI."""

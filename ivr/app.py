@@ -1,0 +1,66 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbook import db
+from callbook.schema import expected_schema_version, schema_version, upgrade_database
+from ivr import runtime, voice
+from ivr.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the web service; nothing is created at import time."""
+    settings = settings or get_settings()
+    app = Flask("ivr", instance_path=str(settings.instance_dir.resolve()))
+    app.config["IVR_SETTINGS"] = settings
+    app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.config["DATABASE_URL"] = settings.effective_database_url
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    runtime.init_app(app)
+    voice.init_app(app, settings)
+    __import__("ivr.api", fromlist=["init_app"]).init_app(app)  # the JSON API, /api/v1
+    if settings.database_url:
+        _check_schema(app)
+    else:
+        _prepare_embedded(app)
+    # `ivr serve` forks its workers after this: none may inherit a connection.
+    db.database(app).engine.dispose()
+
+    @app.get("/healthz")
+    def healthz() -> tuple[object, int]:
+        return jsonify(status="ok"), 200
+
+    return app
+
+
+def _prepare_embedded(app: Flask) -> None:
+    """The embedded SQLite file: migrate it, and start on the demo configuration."""
+    upgrade_database(app.config["DATABASE_URL"])
+    with db.session_scope(app) as session:
+        demo = runtime.install_demo_if_empty(session)
+    if demo is not None:
+        app.logger.info("demo configuration installed as revision %s", demo.id)
+
+
+def _check_schema(app: Flask) -> None:
+    """An explicit database is migrated by `ivr db upgrade`; only say when it is behind."""
+    shown = make_url(app.config["DATABASE_URL"]).render_as_string(hide_password=True)
+    try:
+        current = schema_version(db.database(app).engine)
+    except SQLAlchemyError as exc:
+        app.logger.error("database %s cannot be read: %s", shown, exc)
+        return
+    expected = expected_schema_version()
+    if current != expected:
+        app.logger.warning(
+            "database %s has schema version %s, this code needs %s: run `ivr db upgrade`",
+            shown,
+            current or "none (empty database)",
+            expected,
+        )

@@ -1,0 +1,239 @@
+"""The dispatcher: place due callbacks and urgent alerts through Twilio's REST API.
+
+It claims each due row with a conditional UPDATE (so two dispatchers never
+dial the same caller twice), respects an outbound rate, and turns every
+failure into a retry within opening hours, then a flagged ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import phonenumbers
+from flask import Flask
+
+from callbook import dispatch
+from callbook.db import session_scope
+from callbook.ticketing import add_history
+from callbook.tickets import Callback, Ticket
+from ivr import clock
+from ivr.config import ConfigDocument
+from ivr.flows.speech import spoken_when
+from ivr.runtime import active_config
+from ivr.settings import Settings
+from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
+
+log = logging.getLogger(__name__)
+
+STALE_CLAIM = timedelta(minutes=5)
+LOST_OUTCOME = timedelta(minutes=30)
+
+
+@dataclass
+class DispatchReport:
+    due: int = 0
+    claimed: int = 0
+    placed: int = 0
+    failed: int = 0
+    expired: int = 0
+
+
+def is_mobile(number: str) -> bool:
+    try:
+        parsed = phonenumbers.parse(number, "FR")
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(parsed)
+    return kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
+def next_attempt(doc: ConfigDocument, callback: Callback, now: datetime) -> datetime | None:
+    """The next moment worth trying again: after the spacing, within opening hours."""
+    base = now + timedelta(minutes=doc.tickets.callback_spacing_minutes)
+    if callback.answering == "oncall":
+        if doc.oncall is None:
+            return None
+        schedule = doc.oncall.schedule
+        if schedule.window_at(base) is not None:
+            return base
+        window = schedule.next_window(base)
+        return window[0] if window else None
+    structure = doc.structure(callback.answering)
+    calendar = doc.calendar(structure.calendar if structure else doc.hotline.calendar)
+    return calendar.next_opening(base)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        gateway: Callable[[Settings], TwilioGateway] = TwilioGateway,
+        worker: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.app = app
+        self.settings: Settings = app.config["IVR_SETTINGS"]
+        self._gateway = gateway
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self._sleep = sleep
+        self._said_off = False
+
+    def run_once(self, limit: int = 500) -> DispatchReport:
+        report = DispatchReport()
+        now = clock.now()
+        _, doc = active_config(self.app).get()
+        with session_scope(self.app) as session:
+            released = dispatch.release_stale(session, now, STALE_CLAIM)
+            if released:
+                log.warning("%s callback claim(s) left by a stopped dispatcher re-queued", released)
+            for callback in dispatch.stale_dialing(session, now, LOST_OUTCOME):
+                dispatch.attempt_failed(
+                    session, callback, "no outcome received",
+                    next_due=next_attempt(doc, callback, now),
+                    max_attempts=doc.tickets.callback_attempts, now=now,
+                )  # fmt: skip
+            ids = dispatch.due_ids(session, now, limit)
+            notify = [c.id for c in dispatch.to_notify(session)] if doc.tickets.sms else []
+        report.due = len(ids)
+        if not ids and not notify:
+            return report
+        try:
+            gateway = self._gateway(self.settings)
+        except TwilioUnavailable as exc:
+            if not self._said_off:
+                log.warning("%s callback(s) due but %s", len(ids), exc)
+                self._said_off = True
+            return report
+        for callback_id in notify:
+            self._tell_caller(doc, gateway, callback_id)
+        interval = 1.0 / self.settings.outbound_rate if self.settings.outbound_rate > 0 else 0.0
+        for number, callback_id in enumerate(ids):
+            with session_scope(self.app) as session:
+                if not dispatch.claim(session, callback_id, self.worker, clock.now()):
+                    continue
+            report.claimed += 1
+            if number and interval:
+                self._sleep(interval)
+            outcome = self._place(doc, gateway, callback_id)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        return report
+
+    def _place(self, doc: ConfigDocument, gateway: TwilioGateway, callback_id: int) -> str:
+        """Dial one claimed callback. The REST request runs outside any transaction."""
+        now = clock.now()
+        grace = timedelta(hours=self.settings.callback_grace_hours)
+        with session_scope(self.app) as session:
+            callback = dispatch.get(session, callback_id)
+            if callback is None:
+                return "failed"
+            if callback.due_at < now - grace:
+                dispatch.attempt_failed(
+                    session, callback, f"expired: due {callback.due_at.isoformat()}",
+                    next_due=None, max_attempts=0, now=now,
+                )  # fmt: skip
+                log.warning("callback %s expired (due %s): flagged", callback.id, callback.due_at)
+                return "expired"
+            kind, attempts, caller = callback.kind, callback.attempts, callback.caller_number
+            agents = list(callback.agent_numbers) or list(doc.hotline.numbers)
+            ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+            ticket_info = (ticket.number, ticket.motive) if ticket is not None else None
+        if kind == "alert" and attempts == 0:
+            self._alert_sms(doc, gateway, callback_id, agents, caller, ticket_info)
+        try:
+            sid = gateway.call(
+                to=agents[attempts % len(agents)],
+                from_=doc.service.outgoing_caller_id,
+                path=f"/voice/outbound/agent?cb={callback_id}",
+                status_path=f"/voice/outbound/status?cb={callback_id}",
+                timeout=doc.tickets.callback_ring_seconds,
+            )
+        except TwilioUnavailable as exc:
+            log.warning("callback %s: %s", callback_id, exc)
+            error: str | None = str(exc)
+        else:
+            error = None
+        with session_scope(self.app) as session:
+            callback = dispatch.get(session, callback_id)
+            if callback is None:
+                return "failed"
+            if error is not None:
+                dispatch.attempt_failed(
+                    session, callback, error, next_due=next_attempt(doc, callback, clock.now()),
+                    max_attempts=doc.tickets.callback_attempts, now=clock.now(),
+                )  # fmt: skip
+                return "failed"
+            dispatch.mark_dialing(session, callback, sid, clock.now())
+        return "placed"
+
+    def _tell_caller(self, doc: ConfigDocument, gateway: TwilioGateway, callback_id: int) -> None:
+        """One SMS to a mobile caller with the ticket number and the callback slot."""
+        with session_scope(self.app) as session:
+            callback = dispatch.get(session, callback_id)
+            if callback is None or callback.caller_notified:
+                return
+            callback.caller_notified = True  # whatever happens next: one text at most
+            ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+            number, due = callback.caller_number, callback.due_at
+            ticket_number = ticket.number if ticket is not None else "-"
+        if not is_mobile(number):
+            return
+        zone = doc.calendar(doc.hotline.calendar).zone
+        body = doc.prompts.say(
+            "callback_sms",
+            ticket=ticket_number,
+            when=spoken_when(due.astimezone(zone), clock.now()),
+        )
+        try:
+            gateway.sms(to=number, from_=doc.service.outgoing_caller_id, body=body)
+        except TwilioUnavailable as exc:
+            log.warning("callback %s: SMS to the caller failed: %s", callback_id, exc)
+
+    def _alert_sms(
+        self,
+        doc: ConfigDocument,
+        gateway: TwilioGateway,
+        callback_id: int,
+        agents: list[str],
+        caller: str,
+        ticket_info: tuple[str, str] | None,
+    ) -> None:
+        """One SMS to the technician on duty, when SMS is configured."""
+        if not doc.tickets.sms:
+            return
+        motive = doc.motive(ticket_info[1]) if ticket_info and ticket_info[1] else None
+        body = doc.prompts.say(
+            "alert_sms",
+            ticket=ticket_info[0] if ticket_info else "-",
+            caller=caller,
+            motive=motive.label if motive else "non précisé",
+        )
+        for tech in doc.technicians:
+            if not (tech.sms and tech.active and set(tech.numbers) & set(agents)):
+                continue
+            try:
+                gateway.sms(to=tech.sms, from_=doc.service.outgoing_caller_id, body=body)
+            except TwilioUnavailable as exc:
+                log.warning("alert SMS to %s failed: %s", tech.id, exc)
+                continue
+            with session_scope(self.app) as session:
+                callback = dispatch.get(session, callback_id)
+                ticket = (
+                    session.get(Ticket, callback.ticket_id)
+                    if callback and callback.ticket_id
+                    else None
+                )
+                if ticket is not None:
+                    add_history(
+                        session, ticket, "dispatcher", "alert.sms", {"to": tech.id}, clock.now()
+                    )
+            return

@@ -1,0 +1,300 @@
+"""`ivr callbook …`: reports, exports, technicians' annotations, sweep and purge."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from callbook.reports import Report
+
+F = TypeVar("F", bound=Callable[..., Any])
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@contextmanager
+def _app() -> Iterator[Flask]:
+    # ivr.cli imports this module while it registers its commands: import it late.
+    from ivr.cli import _app_context
+
+    with _app_context() as app:
+        yield app
+
+
+def _zone(app: Flask) -> str:
+    return str(app.config["IVR_SETTINGS"].default_timezone)
+
+
+def _span(first: datetime, last: datetime, zone: str) -> tuple[datetime, datetime]:
+    from callbook.reports import period
+
+    try:
+        return period("custom", first.date(), zone, last=last.date())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--to'") from exc
+
+
+@contextmanager
+def _text_output(file: Path) -> Iterator[TextIO]:
+    if str(file) == "-":
+        yield sys.stdout
+        return
+    with file.open("w", encoding="utf-8", newline="") as out:
+        yield out
+
+
+def _author() -> str:
+    return os.environ.get("USER") or "cli"
+
+
+PERIOD_OPTIONS = [
+    click.option("--from", "first", type=DAY, required=True, help="First day (local), YYYY-MM-DD."),
+    click.option("--to", "last", type=DAY, required=True, help="Last day (local), included."),
+    click.option("--structure", default=None, help="Only the calls of this structure id."),
+]
+
+
+def _period_options(command: F) -> F:
+    for option in reversed(PERIOD_OPTIONS):
+        command = option(command)
+    return command
+
+
+@click.group("callbook")
+def callbook() -> None:
+    """The call book: reports, exports, technicians' notes, sweep and purge."""
+
+
+@callbook.command("report")
+@_period_options
+def report(first: datetime, last: datetime, structure: str | None) -> None:
+    """Print the figures of the calls started from --from to --to (local days, included)."""
+    from callbook.db import session_scope
+    from callbook.reports import build_report
+
+    with _app() as app, session_scope() as session:
+        zone = _zone(app)
+        start, end = _span(first, last, zone)
+        figures = build_report(session, start, end, structure=structure, tz=zone)
+    click.echo(format_report(figures, first.date(), last.date()))
+
+
+@callbook.command("export")
+@_period_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default=None,
+    help="File format (default: from FILE's extension, else csv).",
+)
+@click.option("--mask-numbers", is_flag=True, help="Keep only country code and last 2 digits.")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export(
+    first: datetime,
+    last: datetime,
+    structure: str | None,
+    fmt: str | None,
+    mask_numbers: bool,
+    file: Path,
+) -> None:
+    """Write the "Historique des sollicitations" (one line per call-motive) to FILE.
+
+    CSV: UTF-8, comma separated, one header line; FILE '-' writes it to
+    standard output. XLSX: the history sheet and a "Résultats" sheet with the
+    period's figures. Dates and times are local.
+    """
+    from callbook.db import session_scope
+    from callbook.exports import write_csv, write_xlsx
+
+    fmt = fmt or ("xlsx" if file.suffix.lower() == ".xlsx" else "csv")
+    if fmt == "xlsx" and str(file) == "-":
+        raise click.BadParameter("an XLSX file cannot go to standard output", param_hint="FILE")
+    with _app() as app, session_scope() as session:
+        zone = _zone(app)
+        start, end = _span(first, last, zone)
+        try:
+            if fmt == "xlsx":
+                lines = write_xlsx(
+                    session,
+                    file,
+                    start,
+                    end,
+                    structure=structure,
+                    tz=zone,
+                    mask_numbers=mask_numbers,
+                )
+            else:
+                with _text_output(file) as out:
+                    lines = write_csv(
+                        session,
+                        out,
+                        start,
+                        end,
+                        structure=structure,
+                        tz=zone,
+                        mask_numbers=mask_numbers,
+                    )
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {file}: {exc}") from exc
+    click.echo(f"{lines} lines written to {file}", err=True)
+
+
+@callbook.command("motives")
+@click.argument("call_sid")
+@click.argument("keys", nargs=-1, required=True)
+@click.option(
+    "--replace-caller",
+    is_flag=True,
+    help="The keys become the call's whole set: drop the caller's choices not listed.",
+)
+@click.option("--author", default=_author, help="Name recorded (default: $USER, else 'cli').")
+def motives(call_sid: str, keys: tuple[str, ...], replace_caller: bool, author: str) -> None:
+    """Set the motives of call CALL_SID, as a technician, to KEYS (motive keys).
+
+    The caller's own choices (keypad, speech) are kept unless --replace-caller.
+    Keys are checked against the active configuration.
+    """
+    from callbook.annotate import UnknownCall, UnknownMotive, set_motives
+    from callbook.db import session_scope
+    from ivr import clock
+    from ivr.runtime import current_config
+
+    with _app(), session_scope() as session:
+        _, doc = current_config()
+        families = {m.key: str(m.family) for m in doc.motives}
+        pairs = [(key, families.get(key, "")) for key in keys]
+        try:
+            call = set_motives(
+                session,
+                call_sid,
+                pairs,
+                author=author,
+                now=clock.now(),
+                known=families,
+                replace_caller=replace_caller,
+            )
+        except UnknownMotive as exc:
+            raise click.BadParameter(
+                f"{exc} (known: {', '.join(families)})", param_hint="KEYS"
+            ) from exc
+        except UnknownCall as exc:
+            raise click.ClickException(f"no call {call_sid} in the call book") from exc
+        shown = ", ".join(f"{m.motive} ({m.channel})" for m in call.motives)
+    click.echo(f"{call_sid}: {shown}")
+
+
+@callbook.command("note")
+@click.argument("call_sid")
+@click.argument("text")
+@click.option("--author", default=_author, help="Name recorded (default: $USER, else 'cli').")
+def note(call_sid: str, text: str, author: str) -> None:
+    """Replace the note of call CALL_SID with TEXT ('' clears it)."""
+    from callbook.annotate import UnknownCall, set_note
+    from callbook.db import session_scope
+    from ivr import clock
+
+    with _app(), session_scope() as session:
+        try:
+            set_note(session, call_sid, text, author=author, now=clock.now())
+        except UnknownCall as exc:
+            raise click.ClickException(f"no call {call_sid} in the call book") from exc
+    click.echo(f"{call_sid}: note saved")
+
+
+@callbook.command("sweep")
+@click.option(
+    "--older-than",
+    "hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=4.0,
+    show_default=True,
+    help="Hours after which a call never closed by Twilio is closed.",
+)
+def sweep(hours: float) -> None:
+    """Close the calls whose final status never came (status 'unknown')."""
+    from callbook.db import session_scope
+    from callbook.retention import sweep_open_calls
+    from ivr import clock
+
+    with _app(), session_scope() as session:
+        closed = sweep_open_calls(session, clock.now(), timedelta(hours=hours))
+    click.echo(f"{closed} open call{'s' if closed != 1 else ''} closed")
+
+
+@callbook.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def purge(dry_run: bool) -> None:
+    """Delete the calls that ended more than IVR_RETENTION_DAYS days ago.
+
+    Their events and motives go with them (personal data is kept for a
+    bounded time).
+    """
+    from callbook.db import session_scope
+    from callbook.retention import purge_older_than
+    from ivr import clock
+
+    with _app() as app, session_scope() as session:
+        days = app.config["IVR_SETTINGS"].retention_days
+        result = purge_older_than(session, clock.now() - timedelta(days=days), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"{verb} {result.calls} calls, {result.events} events, {result.motives} motives "
+        f"(ended before {result.cutoff:%Y-%m-%d %H:%M} UTC, retention {days} days)"
+    )
+
+
+# -- printing a report ------------------------------------------------------------------
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} s"
+
+
+def format_report(report: Report, first: date, last: date) -> str:
+    """The report as text for the terminal."""
+    from callbook.exports import FRENCH_WEEKDAYS
+
+    lines = [
+        f"Call book from {first} to {last} ({report.timezone})"
+        + (f", structure {report.structure}" if report.structure else ""),
+        f"  calls                 {report.calls}",
+        f"  call-motives          {report.call_motives}"
+        f"  (calls without motive: {report.without_motive})",
+        f"  answered              {report.answered}  ({_share(report.answer_rate)})",
+        f"  out of hours          {report.out_of_hours}  ({_share(report.out_of_hours_share)})",
+        f"  wait before answer    average {_seconds(report.wait_average)}, "
+        f"p90 {_seconds(report.wait_p90)}",
+    ]
+    sections = [
+        ("per family", [(x.key, x.calls, x.call_motives) for x in report.by_family]),
+        ("per motive", [(x.motive, x.calls, x.call_motives) for x in report.by_motive]),
+        (
+            "per structure",
+            [(x.key or "(none)", x.calls, x.call_motives) for x in report.by_structure],
+        ),
+        ("per outcome", [(x.key or "(none)", x.calls, x.call_motives) for x in report.by_route]),
+        ("top irritants", [(x.motive, x.calls, x.call_motives) for x in report.top_irritants]),
+    ]
+    for title, rows in sections:
+        lines += ["", f"{title:<22}{'calls':>8}{'call-motives':>14}"]
+        lines += [f"  {key:<20}{calls:>8}{count:>14}" for key, calls, count in rows]
+    lines += ["", "calls per hour (local)  " + " ".join(f"{d:>4}" for d in FRENCH_WEEKDAYS)]
+    for hour in range(24):
+        counts = [report.hourly[day][hour] for day in range(7)]
+        if any(counts):
+            lines.append(f"  {hour:02d} h{'':<18}" + " ".join(f"{n:>4}" for n in counts))
+    return "\n".join(lines)

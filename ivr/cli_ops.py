@@ -1,0 +1,135 @@
+"""`ivr scheduler` and `ivr jobs run`: the background work."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge")
+
+
+@click.command("scheduler")
+def scheduler() -> None:
+    """Run the scheduler: due callbacks, deadline warnings, call sweep, retention purge.
+
+    Run exactly one per deployment (`ivr serve` starts one unless --no-scheduler);
+    a second one is harmless: each callback is claimed by a single dispatcher.
+    """
+    from ivr.app import create_app
+    from ivr.scheduler import build
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app()
+    click.echo("ivr: scheduler started")
+    try:
+        build(app).start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("ivr: scheduler stopped")
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Run one scheduler job now, in this process."""
+
+
+@jobs_group.command("run")
+@click.argument("name", type=click.Choice(JOB_NAMES))
+def jobs_run(name: str) -> None:
+    """Run job NAME once and print its result."""
+    from ivr.app import create_app
+    from ivr.scheduler import jobs
+
+    app = create_app()
+    with app.app_context():
+        result = jobs(app)[name]()
+    click.echo(f"{name}: {result}")
+
+
+@click.group("callbacks")
+def callbacks_group() -> None:
+    """Callbacks to place: list them, start one now, reschedule or cancel it."""
+
+
+@callbacks_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include done, failed and cancelled ones.")
+def callbacks_list(show_all: bool) -> None:
+    """One line per callback: id, status, due (local time), attempts, caller, ticket."""
+    from zoneinfo import ZoneInfo
+
+    from callbook import dispatch
+    from callbook.db import session_scope
+    from callbook.tickets import Ticket
+    from ivr.app import create_app
+
+    app = create_app()
+    zone = ZoneInfo(app.config["IVR_SETTINGS"].default_timezone)
+    statuses = None if show_all else ("pending", "claimed", "dialing")
+    with session_scope(app) as session:
+        rows = dispatch.listing(session, statuses)
+        for cb in rows:
+            ticket = session.get(Ticket, cb.ticket_id) if cb.ticket_id else None
+            click.echo(
+                f"{cb.id:>6}  {cb.status:<9} {cb.due_at.astimezone(zone):%Y-%m-%d %H:%M}  "
+                f"{cb.attempts} try  {cb.kind:<8} {cb.caller_number:<16} "
+                f"ticket {ticket.number if ticket else '-'}  {cb.last_error}"
+            )
+        if not rows:
+            click.echo("no callback")
+
+
+def _change(callback_id: int, change: str, when: str | None = None) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from callbook import dispatch
+    from callbook.db import session_scope
+    from ivr import clock
+    from ivr.app import create_app
+    from ivr.cli import _default_author
+
+    app = create_app()
+    zone = ZoneInfo(app.config["IVR_SETTINGS"].default_timezone)
+    now = clock.now()
+    with session_scope(app) as session:
+        callback = dispatch.get(session, callback_id)
+        if callback is None:
+            raise click.ClickException(f"no callback {callback_id}: see `ivr callbacks list`")
+        try:
+            if change == "cancel":
+                dispatch.cancel(session, callback, actor=_default_author(), now=now)
+            else:
+                due = now
+                if when:
+                    try:
+                        due = datetime.fromisoformat(when.replace(" ", "T", 1))
+                    except ValueError as exc:
+                        raise click.BadParameter(f"'{when}' is not a date and time") from exc
+                    due = due if due.tzinfo else due.replace(tzinfo=zone)
+                dispatch.reschedule(session, callback, due, actor=_default_author(), now=now)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        due_text = f"{callback.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
+        click.echo(f"callback {callback_id}: {callback.status}, due {due_text}")
+
+
+@callbacks_group.command("call-now")
+@click.argument("callback_id", type=int)
+def callbacks_call_now(callback_id: int) -> None:
+    """Place callback CALLBACK_ID at the next dispatch (within seconds): click-to-call."""
+    _change(callback_id, "now")
+
+
+@callbacks_group.command("reschedule")
+@click.argument("callback_id", type=int)
+@click.argument("when")
+def callbacks_reschedule(callback_id: int, when: str) -> None:
+    """Make callback CALLBACK_ID due at WHEN ('2026-12-28 14:00', local time)."""
+    _change(callback_id, "reschedule", when)
+
+
+@callbacks_group.command("cancel")
+@click.argument("callback_id", type=int)
+def callbacks_cancel(callback_id: int) -> None:
+    """Cancel callback CALLBACK_ID (the ticket stays open)."""
+    _change(callback_id, "cancel")

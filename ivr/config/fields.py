@@ -1,0 +1,69 @@
+"""Field types of the configuration document: phone numbers, codes, ids."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator, BeforeValidator
+
+# National notations are tried against the overseas departments first: their
+# prefixes (0262, 0596, 0692…) are theirs alone, while libphonenumber also
+# accepts some of them as mainland numbers. Mainland numbers (04 73…) are not
+# valid in any overseas plan, so they fall through to FR.
+_REGIONS = ("RE", "GP", "MQ", "GF", "YT", "PM", "FR")
+
+
+def to_e164(value: object) -> str:
+    """'04 73 25 83 39' -> '+33473258339'; refuses what is not a valid number."""
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a phone number is required")
+    for region in _REGIONS:
+        try:
+            parsed = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError(f"'{value}' is not a phone number ({exc})") from exc
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if value.strip().startswith("+"):
+            break  # an international number means the same in every region
+    raise ValueError(f"'{value}' is not a valid phone number (E.164 expected, e.g. +33473258339)")
+
+
+def try_e164(value: str) -> str | None:
+    """Normalise a caller number for lookups; None when it is not a phone number."""
+    try:
+        return to_e164(value)
+    except ValueError:
+        return None
+
+
+PhoneNumber = Annotated[str, BeforeValidator(to_e164)]
+
+_DEPARTMENT = re.compile(r"^(?:\d{2,3}|2[AB])$")
+
+
+def _department(code: str) -> str:
+    code = code.strip().upper()
+    if not _DEPARTMENT.match(code) or code in {"00", "20"}:
+        raise ValueError(f"'{code}' is not a department code (e.g. 63, 2A, 974)")
+    return code
+
+
+DepartmentCode = Annotated[str, BeforeValidator(lambda v: str(v)), AfterValidator(_department)]
+
+_IDENT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def _identifier(value: str) -> str:
+    if not _IDENT.match(value):
+        raise ValueError(
+            f"'{value}' is not an identifier (lowercase letters, digits, '-', '_', '.')"
+        )
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]

@@ -1,0 +1,1 @@
+"""The call flow: one small module per step; no SQL, no Flask globals."""

@@ -1,0 +1,90 @@
+"""What a step knows about the call, what it returns, and the paths it links to.
+
+The state lives server-side, keyed by CallSid; the TwiML only carries our own
+action paths, never state a caller could forge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from twilio.twiml.voice_response import VoiceResponse
+
+# Action paths of the TwiML (relative: Twilio resolves them against the URL it called).
+INCOMING = "/voice/incoming"
+MENU = "/voice/menu"
+DEPARTMENT = "/voice/department"
+DIAL_RESULT = "/voice/dial-result"
+WHISPER = "/voice/whisper"
+WHISPER_ANSWER = "/voice/whisper-answer"
+VOICEMAIL = "/voice/voicemail"
+RECORDING_STATUS = "/voice/recording-status"
+TRANSCRIPTION = "/voice/transcription"
+CALLBACK_CHOICE = "/voice/callback-choice"
+
+Route = Literal["referent", "hotline", "oncall", "voicemail", "no_phone", "closed", "menu"]
+
+
+class Leg(BaseModel):
+    """One <Dial>: several numbers rung together, or one number of a hunt."""
+
+    kind: Literal["referent", "hotline", "oncall"]
+    target: str = Field(description="Referent or technician id, or 'hotline'.")
+    label: str
+    numbers: list[str]
+    timeout: int
+    whisper: bool = False
+
+
+class CallState(BaseModel):
+    call_sid: str
+    caller: str = Field(default="", description="Caller number, E.164 when it parses.")
+    called: str = ""
+    revision: int = 0
+    started_at: datetime | None = None
+    contact: str = ""
+    structure: str = ""
+    structure_source: Literal["", "contact", "keypad"] = ""
+    motive: str = ""
+    motive_channel: Literal["", "keypad", "speech"] = ""
+    menu_attempts: int = 0
+    department_attempts: int = 0
+    route: Route | None = None
+    legs: list[Leg] = Field(default_factory=list)
+    leg_index: int = -1
+    accepted_leg: int | None = None
+    urgent: bool = False
+    callback_at: datetime | None = None
+    ticket: str = ""
+    callback_requested: bool = False
+    finished: bool = False
+
+    @property
+    def current_leg(self) -> Leg | None:
+        if 0 <= self.leg_index < len(self.legs):
+            return self.legs[self.leg_index]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something to record in the call book."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Step:
+    """What a flow step answers: TwiML, the new state, the events to record."""
+
+    response: VoiceResponse
+    state: CallState
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def twiml(self) -> str:
+        return str(self.response)

@@ -1,0 +1,128 @@
+"""Voicemail: the offer and <Record>, the hand-over, then the callback choice.
+
+What becomes of a recording (a ticket, an alert) is not the flow's business:
+the webhook passes a `VoicemailSink`, and the caller hears the ticket number
+when the sink returns one. Callers choose whether they want to be called
+back (unrequested callbacks are a common complaint). Twilio's own
+<Record transcribe> is English-only, so transcription is never asked for here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.config import ConfigDocument
+from ivr.flows.speech import say, spoken_when
+from ivr.flows.state import CALLBACK_CHOICE, RECORDING_STATUS, VOICEMAIL, CallState, Event, Step
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    sid: str
+    url: str
+    duration: int
+
+
+class VoicemailSink(Protocol):
+    def __call__(self, state: CallState, recording: Recording) -> str | None:
+        """Take the recording; return a ticket number to tell the caller, or None."""
+
+
+class CallbackSink(Protocol):
+    def __call__(self, state: CallState) -> datetime | None:
+        """Schedule the callback the caller asked for; return when it is due."""
+
+
+def offer(
+    state: CallState,
+    doc: ConfigDocument,
+    now: datetime,
+    response: VoiceResponse | None = None,
+    events: list[Event] | None = None,
+) -> Step:
+    response = response or VoiceResponse()
+    events = events if events is not None else []
+    say(
+        response, doc, doc.prompts.voicemail_urgent if state.urgent else doc.prompts.voicemail_offer
+    )
+    response.record(
+        action=VOICEMAIL,
+        method="POST",
+        max_length=doc.tickets.voicemail_max_seconds,
+        finish_on_key="#",
+        play_beep=True,
+        timeout=5,
+        trim="trim-silence",
+        recording_status_callback=RECORDING_STATUS,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )
+    # Reached only when nothing was recorded: Twilio then goes on to the next verb.
+    say(response, doc, doc.prompts.goodbye)
+    response.hangup()
+    events.append(Event("voicemail.offered", {"urgent": state.urgent}))
+    return Step(response, state, events)
+
+
+def _may_call_back(state: CallState) -> bool:
+    # Urgent messages alert the technician at once; structures without phone
+    # support do not call back.
+    return not state.urgent and state.route != "no_phone"
+
+
+def recorded(
+    state: CallState, doc: ConfigDocument, recording: Recording, sink: VoicemailSink
+) -> Step:
+    """The <Record> action: hand the recording over, then offer a callback."""
+    response = VoiceResponse()
+    events = [
+        Event(
+            "voicemail.recorded",
+            {"sid": recording.sid, "url": recording.url, "duration": recording.duration},
+        )
+    ]
+    if recording.duration < doc.tickets.min_recording_seconds or not recording.url:
+        # The caller hung up at the beep: the call book keeps the attempt only.
+        events.append(Event("voicemail.too_short", {"duration": recording.duration}))
+        say(response, doc, doc.prompts.goodbye)
+        response.hangup()
+        return Step(response, state.model_copy(update={"finished": True}), events)
+    ticket = sink(state, recording)
+    if ticket:
+        say(response, doc, doc.prompts.say("ticket_number", ticket=" ".join(ticket)))
+        events.append(Event("ticket", {"number": ticket}))
+        state = state.model_copy(update={"ticket": ticket})
+    if state.urgent:
+        say(response, doc, doc.prompts.oncall_alerted)
+    elif _may_call_back(state):
+        gather = Gather(
+            input="dtmf", num_digits=1, timeout=6, action=CALLBACK_CHOICE, method="POST"
+        )
+        say(gather, doc, doc.prompts.callback_offer)
+        response.append(gather)
+    say(response, doc, doc.prompts.goodbye)
+    response.hangup()
+    return Step(response, state.model_copy(update={"finished": True}), events)
+
+
+def callback_choice(
+    state: CallState, doc: ConfigDocument, now: datetime, digits: str, sink: CallbackSink
+) -> Step:
+    """'1' schedules a callback and says when; anything else: the message only."""
+    response = VoiceResponse()
+    events: list[Event] = []
+    if digits.strip() == "1" and _may_call_back(state) and not state.callback_requested:
+        due = sink(state)
+        if due is not None:
+            state = state.model_copy(update={"callback_requested": True, "callback_at": due})
+            say(response, doc, doc.prompts.say("callback_announce", when=spoken_when(due, now)))
+            events.append(Event("callback.requested", {"due_at": due.isoformat()}))
+    elif not state.callback_requested:
+        say(response, doc, doc.prompts.callback_none)
+    say(response, doc, doc.prompts.goodbye)
+    response.hangup()
+    return Step(response, state, events)

@@ -1,0 +1,43 @@
+"""The first step of every call: greet, recognise the caller, honour the manual switch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.config import ConfigDocument
+from ivr.config.fields import try_e164
+from ivr.flows import menu, voicemail
+from ivr.flows.speech import say
+from ivr.flows.state import CallState, Event, Step
+
+
+def incoming(state: CallState, doc: ConfigDocument, now: datetime) -> Step:
+    response = VoiceResponse()
+    caller = try_e164(state.caller) if state.caller else None
+    contact = doc.contact(caller) if caller else None
+    update: dict[str, object] = {"caller": caller or state.caller}
+    if contact is not None:
+        update["contact"] = contact.name
+        if contact.structure:
+            update |= {"structure": contact.structure, "structure_source": "contact"}
+    state = state.model_copy(update=update)
+    events = [
+        Event(
+            "call.started",
+            {
+                "caller": state.caller,
+                "contact": state.contact,
+                "structure": state.structure,
+                "revision": state.revision,
+            },
+        )
+    ]
+    say(response, doc, doc.prompts.say("welcome", service=doc.service.name))
+    if doc.closure.in_force(now):
+        say(response, doc, doc.closure.message or doc.prompts.manual_closure)
+        state = state.model_copy(update={"route": "closed"})
+        events.append(Event("route", {"route": "closed", "reason": "manual closure"}))
+        return voicemail.offer(state, doc, now, response, events)
+    return menu.ask(state, doc, response, events)

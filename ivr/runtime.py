@@ -1,0 +1,162 @@
+"""The active configuration, cached in memory by each worker process.
+
+Calls read the configuration on every webhook; the database is asked at most
+once a second whether another revision became active (one primary-key
+lookup), and the document is loaded and validated only when it did.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask, current_app
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from callbook.db import database
+from callbook.models import ConfigRevision
+from callbook.revisions import (
+    active_revision_id,
+    get_revision,
+    has_revisions,
+    revision_document,
+    save_revision,
+)
+from ivr.config import ConfigDocument, ConfigInvalid, Problem, demo_yaml_text, load_yaml_text
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "ivr.active_config"
+
+
+class NoActiveConfig(LookupError):
+    """No configuration can be served: none is active, or the first load failed."""
+
+
+class ActiveConfig:
+    """(revision number, document) of the active revision, refreshed at most every `interval`.
+
+    If a newly activated revision cannot be loaded (invalid document, database
+    error), the previous one keeps being served and a warning is logged once
+    per revision. `monotonic` is injectable so tests can move time forward.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        interval: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._interval = interval
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._current: tuple[int, ConfigDocument] | None = None
+        self._checked_at = 0.0
+        self._refused: int | None = None
+        self._database_failing = False
+
+    def get(self) -> tuple[int, ConfigDocument]:
+        """The active (revision number, document); raises NoActiveConfig if there is none."""
+        if self._fresh():
+            return self._current  # type: ignore[return-value]
+        with self._lock:
+            if not self._fresh():  # another thread may have refreshed meanwhile
+                self._refresh()
+            return self._current  # type: ignore[return-value]
+
+    @property
+    def last_known(self) -> tuple[int, ConfigDocument] | None:
+        """What `get` last answered, without asking the database; None before any load."""
+        return self._current
+
+    def _fresh(self) -> bool:
+        return self._current is not None and self._monotonic() - self._checked_at < self._interval
+
+    def _refresh(self) -> None:
+        """Check the active id and load it if it changed; sets `_current` or raises."""
+        self._checked_at = self._monotonic()
+        try:
+            with self._sessions() as session:
+                number = active_revision_id(session)
+                if number is None and self._current is None:
+                    raise NoActiveConfig(
+                        "no configuration revision is active: run `ivr config import FILE.yaml`"
+                    )
+                seen = () if self._current is None else (self._current[0], self._refused)
+                if number is None or number in seen:  # unchanged, or already refused
+                    self._database_failing = False
+                    return
+                doc = self._load(session, number)
+        except SQLAlchemyError as exc:
+            if self._current is None:
+                raise NoActiveConfig(f"cannot read the active configuration: {exc}") from exc
+            if not self._database_failing:  # once per outage, not once a second
+                log.warning("keeping configuration revision %s: %s", self._current[0], exc)
+            self._database_failing = True
+            return
+        self._database_failing = False
+        if doc is not None:
+            self._current, self._refused = (number, doc), None
+            log.info("configuration revision %s loaded", number)
+
+    def _load(self, session: Session, number: int) -> ConfigDocument | None:
+        """The document of revision `number`; None (and a warning) if it is refused."""
+        rev = get_revision(session, number)
+        try:
+            if rev is None:  # the foreign key forbids it; say so rather than crash
+                raise ConfigInvalid([Problem("", "the revision row is missing")])
+            return revision_document(rev)
+        except ConfigInvalid as exc:
+            if self._current is None:
+                raise NoActiveConfig(
+                    f"active configuration revision {number} is invalid:\n{exc}"
+                ) from exc
+            self._refused = number
+            log.warning(
+                "keeping configuration revision %s: revision %s is invalid:\n%s",
+                self._current[0],
+                number,
+                exc,
+            )
+            return None
+
+
+def init_app(app: Flask) -> ActiveConfig:
+    """Attach one ActiveConfig to `app`, reading through its database sessions."""
+    cache = ActiveConfig(database(app).sessions)
+    app.extensions[EXTENSION] = cache
+    return cache
+
+
+def active_config(app: Flask | None = None) -> ActiveConfig:
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def current_config() -> tuple[int, ConfigDocument]:
+    """(revision number, document) in force, inside an app or request context."""
+    return active_config().get()
+
+
+def last_known_config() -> ConfigDocument | None:
+    """The document this worker last loaded, for answers that must not touch the database.
+
+    Never raises: None outside an app context or before the first load.
+    """
+    try:
+        known = active_config().last_known
+    except (RuntimeError, KeyError):  # no app context / no ActiveConfig on the app
+        return None
+    return None if known is None else known[1]
+
+
+def install_demo_if_empty(session: Session) -> ConfigRevision | None:
+    """With no revision at all, store and activate the demo configuration."""
+    if has_revisions(session):
+        return None
+    doc = load_yaml_text(demo_yaml_text())
+    return save_revision(session, doc, author="system", comment="demo configuration")

@@ -1,0 +1,87 @@
+"""One typed settings object, read from the environment (prefix IVR_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting has a default that runs the embedded demo service."""
+
+    model_config = SettingsConfigDict(env_prefix="IVR_", env_file=".env", extra="ignore")
+
+    instance_dir: Path = Field(
+        default=Path("instance"),
+        description="Folder for the embedded SQLite file and local spool files.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means an SQLite file in the instance folder.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `ivr serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `ivr serve` listens on.")
+    workers: int = Field(default=1, ge=1, le=64, description="Web workers for `ivr serve`.")
+    public_url: str = Field(
+        default="",
+        description="Public base URL Twilio calls (https://ivr.example.org); "
+        "empty means the URL of each request.",
+    )
+    trust_proxy: bool = Field(
+        default=False,
+        description="Trust X-Forwarded-Proto/Host from one reverse proxy when "
+        "checking Twilio signatures.",
+    )
+    default_timezone: str = Field(default="Europe/Paris", description="Zone for display.")
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-only-change-me"), description="Flask session signing key."
+    )
+    outbound_rate: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description="Outbound calls per second placed by the dispatcher (0: no limit).",
+    )
+    callback_grace_hours: int = Field(
+        default=72,
+        ge=1,
+        description="A callback overdue by more than this is not placed but flagged.",
+    )
+    retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="Days the call book keeps a call after it ended; `ivr callbook purge` "
+        "deletes older ones.",
+    )
+    api_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token of the JSON API (/api/v1); empty means the API is off.",
+    )
+    twilio_account_sid: str = Field(
+        default="",
+        validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "IVR_TWILIO_ACCOUNT_SID"),
+        description="Twilio account SID (TWILIO_ACCOUNT_SID).",
+    )
+    twilio_auth_token: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "IVR_TWILIO_AUTH_TOKEN"),
+        description="Twilio auth token (TWILIO_AUTH_TOKEN); signs webhooks.",
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.instance_dir / 'ivr.sqlite3').resolve()}"
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token.get_secret_value())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

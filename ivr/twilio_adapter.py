@@ -1,0 +1,165 @@
+"""Twilio behind one small adapter: webhook signatures, TwiML responses, REST client.
+
+One place checks `X-Twilio-Signature`; one place builds the REST client and
+turns its failures into `TwilioUnavailable`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from flask import Flask, Request, Response
+from requests.exceptions import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.settings import Settings
+
+LOCAL_TOKEN_FILE = "webhook-token"
+_T = TypeVar("_T")
+
+
+class TwilioUnavailable(RuntimeError):
+    """Twilio credentials are missing, or its REST API failed."""
+
+
+def webhook_token(settings: Settings) -> str:
+    """The token webhooks are signed with.
+
+    TWILIO_AUTH_TOKEN when set. Without Twilio credentials (the embedded demo)
+    a random local token is kept in the instance folder, so signatures are
+    still checked and `ivr call` signs its requests like Twilio would.
+    """
+    token = settings.twilio_auth_token.get_secret_value()
+    if token:
+        return token
+    path = Path(settings.instance_dir) / LOCAL_TOKEN_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("x", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(16))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass  # another worker wrote it first
+    return path.read_text(encoding="ascii").strip()
+
+
+def public_url(request: Request, settings: Settings) -> str:
+    """The URL Twilio used: IVR_PUBLIC_URL + path when set, else the request URL.
+
+    Behind a reverse proxy the request URL is only right when ProxyFix trusts
+    X-Forwarded-Proto/Host (IVR_TRUST_PROXY).
+    """
+    if settings.public_url:
+        query = request.query_string.decode("latin-1")
+        base = settings.public_url.rstrip("/")
+        return f"{base}{request.path}" + (f"?{query}" if query else "")
+    return request.url
+
+
+def signature_valid(request: Request, settings: Settings, token: str) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+    validator = RequestValidator(token)
+    return bool(validator.validate(public_url(request, settings), params, signature))
+
+
+def sign(token: str, url: str, params: dict[str, str]) -> str:
+    """The signature Twilio would send for this URL and form (console phone, tests)."""
+    return str(RequestValidator(token).compute_signature(url, params))
+
+
+def twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), status=200, mimetype="text/xml")
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions["twilio_token"] = webhook_token(settings)
+
+
+# -- the REST side: outbound calls and SMS ------------------------------------
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class TwilioGateway:
+    """Outbound calls and SMS through Twilio's REST API, retried in one place.
+
+    Transient failures (timeouts, connection errors, 429 and 5xx answers) are
+    retried with exponential backoff; anything else, or the last failure,
+    raises `TwilioUnavailable`. Tests replace `http_client` (the network edge).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: HttpClient | None = None,
+        tries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not settings.twilio_configured:
+            raise TwilioUnavailable(
+                "outbound calls are off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
+        if not settings.public_url:
+            raise TwilioUnavailable(
+                "outbound calls are off: set IVR_PUBLIC_URL (Twilio must reach our webhooks)"
+            )
+        self.base_url = settings.public_url.rstrip("/")
+        self._client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            http_client=http_client or TwilioHttpClient(timeout=10),
+        )
+        self._tries = tries
+        self._backoff = backoff
+        self._sleep = sleep
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def call(self, *, to: str, from_: str, path: str, status_path: str, timeout: int) -> str:
+        """Place a call whose answered leg fetches `path`; returns the CallSid."""
+        created = self._retry(
+            lambda: self._client.calls.create(
+                to=to,
+                from_=from_,
+                url=self.url(path),
+                method="POST",
+                status_callback=self.url(status_path),
+                status_callback_method="POST",
+                status_callback_event=["completed"],
+                timeout=timeout,
+            )
+        )
+        return str(created.sid)
+
+    def sms(self, *, to: str, from_: str, body: str) -> str:
+        created = self._retry(lambda: self._client.messages.create(to=to, from_=from_, body=body))
+        return str(created.sid)
+
+    def _retry(self, action: Callable[[], _T]) -> _T:
+        for attempt in range(1, self._tries + 1):
+            try:
+                return action()
+            except TwilioRestException as exc:
+                if exc.status not in RETRY_STATUSES or attempt == self._tries:
+                    raise TwilioUnavailable(f"Twilio refused: HTTP {exc.status} {exc.msg}") from exc
+            except (RequestException, TwilioException, OSError) as exc:
+                if attempt == self._tries:
+                    raise TwilioUnavailable(f"Twilio unreachable: {exc}") from exc
+            self._sleep(self._backoff * 2 ** (attempt - 1))
+        raise TwilioUnavailable("no attempt made")  # pragma: no cover - tries >= 1

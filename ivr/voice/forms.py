@@ -1,0 +1,61 @@
+"""Twilio's webhook parameters, validated at the edge (pydantic).
+
+Lenient where a caller is on the line (a huge `Digits` is an invalid choice,
+not an error), strict where a value identifies something (`CallSid`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _text(limit: int) -> BeforeValidator:
+    def cut(value: Any) -> str:
+        text = value if isinstance(value, str) else str(value or "")
+        # Control characters never belong in these fields.
+        return "".join(c for c in text[:limit] if c.isprintable())
+
+    return BeforeValidator(cut)
+
+
+def _count(value: Any) -> int:
+    try:
+        number = int(str(value).strip() or 0)
+    except ValueError:
+        return 0
+    return number if 0 <= number < 10**7 else 0
+
+
+Digits = Annotated[str, _text(32)]
+Speech = Annotated[str, _text(500)]
+Short = Annotated[str, _text(64)]
+Url = Annotated[str, _text(500)]
+Count = Annotated[int, BeforeValidator(_count)]
+
+CALL_SID = r"^CA[0-9a-fA-F]{32}$"
+
+
+class VoiceForm(BaseModel):
+    """The parameters our steps read; Twilio sends many more, ignored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    call_sid: str = Field(alias="CallSid", pattern=CALL_SID)
+    from_: Short = Field(default="", alias="From")
+    to: Short = Field(default="", alias="To")
+    direction: Short = Field(default="inbound", alias="Direction")
+    parent_call_sid: Short = Field(default="", alias="ParentCallSid")
+    digits: Digits = Field(default="", alias="Digits")
+    speech: Speech = Field(default="", alias="SpeechResult")
+    call_status: Short = Field(default="", alias="CallStatus")
+    call_duration: Count = Field(default=0, alias="CallDuration")
+    dial_status: Short = Field(default="", alias="DialCallStatus")
+    dial_duration: Count = Field(default=0, alias="DialCallDuration")
+    recording_sid: Short = Field(default="", alias="RecordingSid")
+    recording_url: Url = Field(default="", alias="RecordingUrl")
+    recording_duration: Count = Field(default=0, alias="RecordingDuration")
+    recording_status: Short = Field(default="", alias="RecordingStatus")
+    transcription_text: Annotated[str, _text(5000)] = Field(default="", alias="TranscriptionText")
+    transcription_status: Short = Field(default="", alias="TranscriptionStatus")

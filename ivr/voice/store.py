@@ -1,0 +1,37 @@
+"""Between the flow's types and the call book's rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from callbook import calls
+from ivr.flows.state import CallState, Step
+from ivr.voice.forms import VoiceForm
+
+
+def load_or_start(
+    session: Session, form: VoiceForm, call_sid: str, revision: int, now: datetime
+) -> CallState:
+    data = calls.load_state(session, call_sid)
+    if data is not None:
+        return CallState.model_validate(data)
+    return CallState(
+        call_sid=call_sid, caller=form.from_, called=form.to, revision=revision, started_at=now
+    )
+
+
+def record(step: Step) -> calls.StepRecord:
+    state = step.state
+    return calls.StepRecord(
+        state=state.model_dump(mode="json"),
+        events=[calls.Event(e.kind, dict(e.data)) for e in step.events],
+        twiml=step.twiml,
+        caller=state.caller,
+        contact=state.contact,
+        structure=state.structure,
+        revision=state.revision or None,
+        urgent=state.urgent,
+        callback_at=state.callback_at,
+    )

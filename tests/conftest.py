@@ -1,0 +1,135 @@
+"""Shared fixtures: the real calendars and rota of the hotline rules; app, database, CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import MetaData
+
+from callbook.db import database, make_engine, session_scope
+from callbook.schema import upgrade_database
+from ivr.app import create_app
+from ivr.cli import main as cli_main
+from ivr.runtime import install_demo_if_empty
+from ivr.settings import Settings, get_settings
+from schedules import Calendar, OnCallSchedule, Rota
+
+PARIS = ZoneInfo("Europe/Paris")
+WORKING_WEEK = ("mon", "tue", "wed", "thu", "fri")
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+
+
+def weekdays(*ranges: str) -> dict[str, list[str]]:
+    return {day: list(ranges) for day in WORKING_WEEK}
+
+
+@pytest.fixture
+def hotline() -> Calendar:
+    """Source 000: Mon-Fri 09:00-12:00 and 14:00-17:30, French public holidays."""
+    return Calendar.model_validate({"weekly": weekdays("09:00-12:00", "14:00-17:30")})
+
+
+@pytest.fixture
+def oncall() -> OnCallSchedule:
+    """Source 000: three technicians, weekly handover on Monday 09:00."""
+    return OnCallSchedule(
+        rota=Rota(members=["alice", "bruno", "chloe"], anchor=date(2026, 1, 5)),
+    )
+
+
+# -- the database, the app and the command line ---------------------------------
+#
+# Tests run on an SQLite file in tmp_path, or on the database named by
+# IVR_TEST_DATABASE_URL (for example postgresql+psycopg://postgres@127.0.0.1/test),
+# which is emptied before each test that uses it.
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """IVR_TEST_DATABASE_URL if set, else a fresh SQLite file; contents unspecified."""
+    return os.environ.get("IVR_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+
+
+@pytest.fixture
+def empty_database(database_url: str) -> str:
+    """The test database with every table dropped, alembic_version included."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            existing = MetaData()
+            existing.reflect(connection)
+            existing.drop_all(connection)
+    finally:
+        engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def migrated_database(empty_database: str) -> str:
+    """The test database at the newest schema, with no configuration revision."""
+    upgrade_database(empty_database)
+    return empty_database
+
+
+@pytest.fixture
+def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
+    """The service on the test database, the demo configuration active as revision 1."""
+    app = create_app(Settings(instance_dir=tmp_path / "instance", database_url=migrated_database))
+    app.config["TESTING"] = True
+    with session_scope(app) as session:
+        install_demo_if_empty(session)
+    yield app
+    database(app).engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class IvrRunner:
+    """Runs `ivr ...` in-process against one instance folder and database.
+
+    An exception other than an exit fails the test: commands must answer with
+    a message and an exit code, never a traceback.
+    """
+
+    def __init__(self, instance_dir: Path, database_url: str) -> None:
+        self.env: dict[str, str | None] = {
+            "IVR_INSTANCE_DIR": str(instance_dir),
+            "IVR_DATABASE_URL": database_url,
+            "USER": "tester",
+        }
+        self._runner = CliRunner()
+
+    def invoke(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
+        get_settings.cache_clear()  # the CLI reads settings from this environment
+        try:
+            result = self._runner.invoke(cli_main, list(args), env={**self.env, **(env or {})})
+        finally:
+            get_settings.cache_clear()
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+
+@pytest.fixture
+def make_runner() -> Callable[[Path, str], IvrRunner]:
+    return IvrRunner
+
+
+@pytest.fixture
+def runner(app: Flask) -> IvrRunner:
+    """`ivr` commands on the same instance folder and database as `app`."""
+    return IvrRunner(Path(app.instance_path), app.config["DATABASE_URL"])

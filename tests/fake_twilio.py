@@ -1,0 +1,44 @@
+"""The network edge to Twilio's REST API, replaced: requests are recorded, answers scripted."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+
+class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
+    """Answers like Twilio: 201 with a new sid, or the scripted failures first."""
+
+    def __init__(self, failures: list[int] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.failures = list(failures or [])
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        self.requests.append({"method": method, "url": url, "data": dict(data or {})})
+        if self.failures:
+            status = self.failures.pop(0)
+            return Response(status, '{"code": 20500, "message": "Service unavailable"}')
+        prefix = "SM" if url.endswith("/Messages.json") else "CA"
+        sid = prefix + secrets.token_hex(16)
+        return Response(201, f'{{"sid": "{sid}", "status": "queued"}}')
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["url"].endswith("/Calls.json")]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["url"].endswith("/Messages.json")]

@@ -1,0 +1,247 @@
+"""The call-flow steps as pure functions, at real moments of the hotline rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+import yaml
+
+from ivr.config import ConfigDocument, demo_yaml_text, validate_document
+from ivr.flows import dialing, menu, structure, voicemail, welcome
+from ivr.flows.state import CallState, Step
+from tests.conftest import paris
+from tests.twiml import TwiML
+
+NOBODY: frozenset[str] = frozenset()
+STRANGER = "+33612345678"
+
+
+@pytest.fixture(scope="module")
+def doc() -> ConfigDocument:
+    return validate_document(yaml.safe_load(demo_yaml_text()))
+
+
+def start(doc: ConfigDocument, now: datetime, caller: str = STRANGER) -> Step:
+    return welcome.incoming(CallState(call_sid="CA" + "1" * 32, caller=caller), doc, now)
+
+
+def press(doc: ConfigDocument, step: Step, now: datetime, digit: str, busy: Any = NOBODY) -> Step:
+    return menu.choose(step.state, doc, now, busy, digit, "")
+
+
+def test_welcome_then_menu(doc: ConfigDocument) -> None:
+    step = start(doc, paris(2026, 12, 1, 10, 0))
+    twiml = TwiML.parse(step.twiml)
+    assert twiml.verbs == ["Say", "Gather", "Redirect"]
+    gather = twiml.first("Gather")
+    assert gather.get("input") == "dtmf speech"
+    assert gather.get("action") == "/voice/menu"
+    assert gather.get("language") == "fr-FR"
+    assert "Pour incident technique, tapez 1." in twiml.says
+    assert twiml.first("Say").get("language") == "fr-FR"
+
+
+def test_known_contact_is_recognised(doc: ConfigDocument) -> None:
+    step = start(doc, paris(2026, 12, 1, 10, 0), caller="04 65 71 99 01")
+    assert step.state.caller == "+33465719901"
+    assert step.state.contact == "Paul Morel"
+    assert (step.state.structure, step.state.structure_source) == ("auvergne", "contact")
+    # A usage question goes straight to the Auvergne referents, no department asked.
+    routed = press(doc, step, paris(2026, 12, 1, 10, 0), "2")
+    twiml = TwiML.parse(routed.twiml)
+    assert twiml.says[0] == "Vous avez choisi : question sur l'utilisation du logiciel."
+    assert twiml.dialed == ["+33465711020"]  # sequential: first number of the first referent
+    dial = twiml.first("Dial")
+    assert dial.get("callerId") == "+33465719901"
+    assert dial.get("action") == "/voice/dial-result"
+    assert dial.get("timeout") == "15"
+
+
+def test_manual_closure_goes_to_voicemail(doc: ConfigDocument) -> None:
+    closed = doc.model_copy(
+        update={
+            "closure": doc.closure.model_copy(
+                update={"active": True, "message": "Fermé pour inventaire."}
+            )
+        }
+    )
+    twiml = TwiML.parse(start(closed, paris(2026, 12, 1, 10, 0)).twiml)
+    assert "Fermé pour inventaire." in twiml.says
+    assert "Record" in twiml.verbs and "Gather" not in twiml.verbs
+
+
+def test_invalid_choice_three_times_goes_to_hotline(doc: ConfigDocument) -> None:
+    now = paris(2026, 12, 1, 10, 0)
+    step = start(doc, now)
+    for attempt in (1, 2):
+        step = press(doc, step, now, "7")
+        twiml = TwiML.parse(step.twiml)
+        assert twiml.says[0] == "Ce choix n'est pas valide."
+        assert "Gather" in twiml.verbs, attempt
+    step = menu.choose(step.state, doc, now, NOBODY, "", "")
+    twiml = TwiML.parse(step.twiml)
+    assert twiml.says[0] == "Nous n'avons pas entendu votre choix."
+    assert "Nous vous mettons en relation avec l'assistance nationale." in twiml.says
+    assert twiml.dialed == ["+33199002000", "+33199002001"]  # simultaneous hotline
+    assert step.state.route == "hotline"
+
+
+def test_speech_keywords(doc: ConfigDocument) -> None:
+    assert menu.recognise(doc, "", "J'ai une PANNE sur le logiciel")[0].key == "incident"  # type: ignore[union-attr]
+    assert menu.recognise(doc, "", "mot de passe oublié")[0].key == "account"  # type: ignore[union-attr]
+    assert menu.recognise(doc, "", "évolution")[0].key == "evolution"  # type: ignore[union-attr]
+    assert menu.recognise(doc, "", "bonjour madame") == (None, "speech")
+    assert menu.recognise(doc, "12345678901234567890", "") == (None, "keypad")
+
+
+def test_christmas_eve_evening_closed_with_callback_monday(doc: ConfigDocument) -> None:
+    now = paris(2026, 12, 24, 17, 45)
+    step = press(doc, start(doc, now), now, "1")  # incident -> hotline, closed
+    twiml = TwiML.parse(step.twiml)
+    assert (
+        "Le service est actuellement fermé : nous sommes en dehors des horaires d'ouverture."
+        in twiml.says
+    )
+    assert "Il rouvrira lundi 28 décembre à 9 h." in twiml.says
+    assert not any("rappellerons" in say for say in twiml.says)  # only if asked for
+    record = twiml.first("Record")
+    assert record.get("action") == "/voice/voicemail"
+    assert record.get("recordingStatusCallback") == "/voice/recording-status"
+    assert step.state.callback_at == paris(2026, 12, 28, 9, 0)
+    assert twiml.hangs_up
+
+
+@pytest.mark.parametrize(
+    ("moment", "route"),
+    [
+        ((2026, 12, 25, 9, 30), "oncall"),  # Christmas morning, rest-day window
+        ((2026, 11, 28, 9, 30), "oncall"),  # Saturday 09:30
+        ((2026, 11, 28, 12, 0), "closed"),  # Saturday noon: between windows
+        ((2026, 5, 14, 9, 30), "oncall"),  # Ascension: weekend windows
+        ((2026, 5, 14, 11, 0), "closed"),
+        ((2026, 12, 1, 20, 0), "oncall"),  # weekday evening, 06:00-22:00 window
+        ((2026, 12, 1, 10, 0), "hotline"),  # hotline open: the hotline answers
+    ],
+)
+def test_emergency_routes(doc: ConfigDocument, moment: tuple[int, ...], route: str) -> None:
+    now = paris(*moment)
+    step = press(doc, start(doc, now), now, "9")
+    assert step.state.route == route
+    twiml = TwiML.parse(step.twiml)
+    if route == "oncall":
+        assert "Nous vous mettons en relation avec le technicien d'astreinte." in twiml.says
+        number = twiml.first("Number")
+        assert number.get("url") == "/voice/whisper"
+        assert step.state.urgent
+
+
+def test_christmas_morning_whisper_and_escalation(doc: ConfigDocument) -> None:
+    now = paris(2026, 12, 25, 9, 30)
+    step = press(doc, start(doc, now), now, "9")
+    assert [leg.target for leg in step.state.legs] == ["chloe", "alice", "bruno"]
+    assert "jour férié, Noël" in TwiML.parse(step.twiml).spoken
+    whisper = TwiML.parse(dialing.whisper(step.state, doc).twiml)
+    assert "06 12 34 56 78" in whisper.spoken and "urgence sur la plateforme" in whisper.spoken
+    assert whisper.first("Gather").get("action") == "/voice/whisper-answer"
+    # chloe picks up but does not press 1: the Dial completes unaccepted -> alice is rung.
+    after = dialing.dial_result(step.state, doc, now, NOBODY, "completed", 4)
+    assert TwiML.parse(after.twiml).dialed == ["+33199004001"]
+    # alice accepts, then the conversation ends: goodbye.
+    accepted = dialing.whisper_answer(after.state, doc, "1")
+    assert accepted.state.accepted_leg == 1
+    done = dialing.dial_result(accepted.state, doc, now, NOBODY, "completed", 120)
+    assert done.state.finished and TwiML.parse(done.twiml).hangs_up
+    # Nobody answers at all: urgent voicemail.
+    last = dialing.dial_result(
+        step.state.model_copy(update={"leg_index": 2}), doc, now, NOBODY, "no-answer", 0
+    )
+    twiml = TwiML.parse(last.twiml)
+    assert "Record" in twiml.verbs
+    assert any("alerté immédiatement" in s for s in twiml.says)
+
+
+def test_busy_technician_is_skipped(doc: ConfigDocument) -> None:
+    now = paris(2026, 12, 25, 9, 30)
+    step = press(doc, start(doc, now), now, "9", busy=frozenset({"+33199004003"}))
+    assert TwiML.parse(step.twiml).dialed == ["+33199004001"]
+    assert any(e.kind == "dial.skipped" for e in step.events)
+
+
+def test_good_friday_moselle_structure_closed_hotline_open(doc: ConfigDocument) -> None:
+    now = paris(2026, 4, 3, 10, 0)
+    step = press(doc, start(doc, now), now, "2")
+    step = structure.choose(step.state, doc, now, NOBODY, "57")
+    twiml = TwiML.parse(step.twiml)
+    assert twiml.says[0] == "Votre appel concerne la structure Alsace-Moselle."
+    assert step.state.route == "hotline"  # the structure is closed, the hotline is open
+    assert twiml.dialed == ["+33199002000", "+33199002001"]
+
+
+def test_reunion_structure_in_its_own_zone(doc: ConfigDocument) -> None:
+    # 08:30 in Paris is 11:30 in La Réunion: the referent is rung.
+    now = paris(2026, 12, 1, 8, 30)
+    step = structure.choose(press(doc, start(doc, now), now, "2").state, doc, now, NOBODY, "974")
+    assert step.state.route == "referent"
+    assert TwiML.parse(step.twiml).dialed == ["+262262501020"]
+    # 08:30 Paris on a Saturday: both closed; told when La Réunion reopens (Monday 08:00 there).
+    saturday = paris(2026, 11, 28, 8, 30)
+    step = structure.choose(
+        press(doc, start(doc, saturday), saturday, "2").state, doc, saturday, NOBODY, "974"
+    )
+    assert "Il rouvrira lundi 30 novembre à 8 h." in TwiML.parse(step.twiml).says
+
+
+def test_no_phone_structure_redirects(doc: ConfigDocument) -> None:
+    now = paris(2026, 12, 1, 10, 0)
+    step = structure.choose(press(doc, start(doc, now), now, "2").state, doc, now, NOBODY, "201")
+    twiml = TwiML.parse(step.twiml)
+    assert step.state.structure == "corse" and step.state.route == "no_phone"
+    assert any("formulaire" in s for s in twiml.says)
+    assert "Record" in twiml.verbs
+
+
+def test_unknown_department_retry_then_hotline(doc: ConfigDocument) -> None:
+    now = paris(2026, 12, 1, 10, 0)
+    step = press(doc, start(doc, now), now, "2")
+    step = structure.choose(step.state, doc, now, NOBODY, "99")
+    assert "Gather" in TwiML.parse(step.twiml).verbs
+    step = structure.choose(step.state, doc, now, NOBODY, "9" * 5000)
+    assert step.state.route == "hotline"
+
+
+def test_referents_then_hotline_then_voicemail(doc: ConfigDocument) -> None:
+    now = paris(2026, 12, 1, 10, 0)
+    step = structure.choose(press(doc, start(doc, now), now, "2").state, doc, now, NOBODY, "63")
+    targets = [(leg.target, leg.numbers) for leg in step.state.legs]
+    assert targets == [
+        ("auvergne-durand", ["+33465711020"]),
+        ("auvergne-durand", ["+33465711021"]),
+        ("auvergne-roux", ["+33465711030"]),
+        ("hotline", ["+33199002000", "+33199002001"]),
+    ]
+    state = step.state
+    for expected in (["+33465711021"], ["+33465711030"], ["+33199002000", "+33199002001"]):
+        step = dialing.dial_result(state, doc, now, NOBODY, "no-answer", 0)
+        assert TwiML.parse(step.twiml).dialed == expected
+        state = step.state
+    step = dialing.dial_result(state, doc, now, NOBODY, "busy", 0)
+    twiml = TwiML.parse(step.twiml)
+    assert "Aucun interlocuteur n'est disponible pour le moment." in twiml.says
+    assert "Record" in twiml.verbs
+
+
+def test_voicemail_hands_over_and_announces_ticket(doc: ConfigDocument) -> None:
+    received: list[voicemail.Recording] = []
+
+    def sink(state: CallState, recording: voicemail.Recording) -> str | None:
+        received.append(recording)
+        return "123456"
+
+    state = CallState(call_sid="CA" + "2" * 32)
+    step = voicemail.recorded(state, doc, voicemail.Recording("RE1", "https://x/RE1", 12), sink)
+    twiml = TwiML.parse(step.twiml)
+    assert received[0].sid == "RE1"
+    assert "Votre demande est enregistrée sous le numéro 1 2 3 4 5 6." in twiml.says
+    assert twiml.hangs_up

@@ -1,0 +1,35 @@
+"""The scheduler: its jobs, run in the app context, and `ivr jobs run`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ivr.scheduler import build, jobs
+from tests.conftest import IvrRunner
+
+
+def test_scheduler_has_one_of_each_job(app: Flask) -> None:
+    scheduler = build(app)
+    assert sorted(job.id for job in scheduler.get_jobs()) == [
+        "deadlines",
+        "dispatch",
+        "purge",
+        "sweep",
+    ]
+    assert scheduler._job_defaults["max_instances"] == 1  # never two dispatches at once
+    assert scheduler._job_defaults["coalesce"]
+
+
+def test_jobs_run_in_the_app_context(app: Flask) -> None:
+    work = jobs(app)
+    with app.app_context():
+        report = work["dispatch"]()
+        assert report.due == 0  # type: ignore[attr-defined]
+        assert work["deadlines"]().warned == 0  # type: ignore[attr-defined]
+
+
+def test_jobs_run_command(runner: IvrRunner) -> None:
+    result = runner.invoke("jobs", "run", "deadlines")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("deadlines: DeadlineReport(warned=0, overdue=0)")
+    assert runner.invoke("jobs", "run", "nothing").exit_code == 2
