@@ -311,10 +311,11 @@ def _revision(session: Session, number: int) -> ConfigRevision:
 
 def _register() -> None:
     from ivr.cli_call import call
+    from ivr.cli_callbook import callbook
     from ivr.cli_ops import callbacks_group, jobs_group, scheduler
 
     main.add_command(call)
-    main.add_command(__import__("ivr.cli_callbook", fromlist=["callbook"]).callbook)
+    main.add_command(callbook)
     main.add_command(scheduler)
     main.add_command(jobs_group)
     main.add_command(callbacks_group)
