@@ -11,6 +11,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import callbook.book
+import callbook.lease
 import callbook.models
 import callbook.tickets  # noqa: F401
 from callbook.db import Base, make_engine
