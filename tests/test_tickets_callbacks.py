@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from callbook.book import Call
 from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage
 from ivr import clock
@@ -146,6 +147,14 @@ def test_friday_evening_voicemail_called_back_monday_morning(app: Flask, clock_a
     )
     assert callbacks(app)[0].status == "done"
     assert dispatcher.run_once().claimed == 0  # nothing runs twice
+    # Both legs are in the call book: the voicemail call and the callback's agent leg.
+    with session_scope(app) as session:
+        book = {c.call_sid: c for c in session.scalars(select(Call))}
+        assert set(book) == {phone.call_sid, agent.call_sid}
+        assert book[phone.call_sid].route == "voicemail"
+        leg = book[agent.call_sid]
+        assert leg.status == "completed"
+        assert [e.kind for e in leg.events] == ["status", "callback.attempt"]
     assert history(app, ticket.id)[-3:] == [
         "callback.dialing",
         "callback.accepted",
