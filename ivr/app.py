@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbook import db
 from callbook.schema import expected_schema_version, schema_version, upgrade_database
-from ivr import runtime, voice
+from ivr import admin, runtime, voice
 from ivr.settings import Settings, get_settings
 
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     runtime.init_app(app)
     voice.init_app(app, settings)
     __import__("ivr.api", fromlist=["init_app"]).init_app(app)  # the JSON API, /api/v1
+    admin.init_app(app)  # the admin web interface, /admin
     if settings.database_url:
         _check_schema(app)
     else:

@@ -313,12 +313,14 @@ def _register() -> None:
     from ivr.cli_call import call
     from ivr.cli_callbook import callbook
     from ivr.cli_ops import callbacks_group, jobs_group, scheduler
+    from ivr.cli_users import users_group
 
     main.add_command(call)
     main.add_command(callbook)
     main.add_command(scheduler)
     main.add_command(jobs_group)
     main.add_command(callbacks_group)
+    main.add_command(users_group)
 
 
 _register()

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="Days the call book keeps a call after it ended; `ivr callbook purge` "
         "deletes older ones.",
     )
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="Send the admin session cookie over HTTPS only; empty means on when "
+        "IVR_PUBLIC_URL starts with https://.",
+    )
     api_token: SecretStr = Field(
         default=SecretStr(""),
         description="Bearer token of the JSON API (/api/v1); empty means the API is off.",

@@ -113,10 +113,14 @@ class IvrRunner:
         }
         self._runner = CliRunner()
 
-    def invoke(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
+    def invoke(
+        self, *args: str, env: dict[str, str | None] | None = None, input: str | None = None
+    ) -> Result:
         get_settings.cache_clear()  # the CLI reads settings from this environment
         try:
-            result = self._runner.invoke(cli_main, list(args), env={**self.env, **(env or {})})
+            result = self._runner.invoke(
+                cli_main, list(args), env={**self.env, **(env or {})}, input=input
+            )
         finally:
             get_settings.cache_clear()
         if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -133,3 +137,42 @@ def make_runner() -> Callable[[Path, str], IvrRunner]:
 def runner(app: Flask) -> IvrRunner:
     """`ivr` commands on the same instance folder and database as `app`."""
     return IvrRunner(Path(app.instance_path), app.config["DATABASE_URL"])
+
+
+# -- the admin interface ------------------------------------------------------------
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def login_as(app: Flask) -> Callable[[str], FlaskClient]:
+    """`login_as("viewer")`: a new client logged in as a fresh user with that role.
+
+    The user is `<role>1` (display name "<Role> Test") with ADMIN_PASSWORD; the
+    client carries a CSRF token, readable as `client.csrf_token`.
+    """
+    from callbook.users import create_user, get_user, session_stamp
+    from ivr import clock
+
+    def login(role: str) -> FlaskClient:
+        username = f"{role}1"
+        with session_scope(app) as session:
+            user = get_user(session, username) or create_user(
+                session,
+                username,
+                ADMIN_PASSWORD,
+                role=role,
+                display_name=f"{role.title()} Test",
+                actor="test",
+                now=clock.now(),
+            )
+            user_id, stamp = user.id, session_stamp(user)
+        client = app.test_client()
+        with client.session_transaction() as flask_session:
+            flask_session["admin_user"] = user_id
+            flask_session["admin_stamp"] = stamp
+            flask_session["csrf_token"] = f"token-of-{username}"
+        client.csrf_token = f"token-of-{username}"  # type: ignore[attr-defined]
+        return client
+
+    return login

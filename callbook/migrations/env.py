@@ -10,10 +10,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import callbook.audit
 import callbook.book
+import callbook.drafts
 import callbook.lease
 import callbook.models
-import callbook.tickets  # noqa: F401
+import callbook.tickets
+import callbook.users  # noqa: F401
 from callbook.db import Base, make_engine
 
 config = context.config

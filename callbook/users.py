@@ -1,0 +1,231 @@
+"""People who use the admin interface: accounts, roles, passwords, login throttling.
+
+Passwords are stored as argon2id hashes (argon2-cffi's defaults); a hash made
+with older parameters is replaced at the next successful login.
+
+Failed logins are rows, not process memory, so that every web worker counts
+the same attempts. A username is locked for LOCKOUT after MAX_FAILURES
+failures from one address within LOCKOUT, or after MAX_FAILURES_ANY_ADDRESS
+from anywhere (which slows a guesser spreading over many addresses, at the
+price of letting them lock a known username for a while). While locked, even
+the right password is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import CheckConstraint, Index, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from callbook.audit import record_audit
+from callbook.db import Base
+
+ROLES = ("admin", "technician", "viewer")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
+
+MAX_FAILURES = 5
+MAX_FAILURES_ANY_ADDRESS = 20
+LOCKOUT = timedelta(minutes=15)
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so that the answer takes as long
+# as for a known one and does not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'technician', 'viewer')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}{'' if self.active else ' disabled'}>"
+
+    def public(self) -> dict[str, Any]:
+        """What the audit log keeps of an account: never the password hash."""
+        return {
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "active": self.active,
+        }
+
+
+class LoginFailure(Base):
+    """One failed login attempt, kept for LOCKOUT."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class UserError(ValueError):
+    """A refused user change; `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class LoginLocked(Exception):
+    """Too many failed attempts: logins for this username wait until `until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"locked until {until.isoformat()}")
+        self.until = until
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    role: str,
+    display_name: str = "",
+    actor: str,
+    now: datetime,
+) -> User:
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise UserError("username", "2 to 64 of a-z, 0-9, '.', '_', '-', starting alphanumeric")
+    _check_role(role)
+    if get_user(session, username) is not None:
+        raise UserError("username", f"user '{username}' already exists")
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    session.flush()
+    record_audit(session, actor, "user", username, "create", None, user.public(), at=now)
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
+    """New password; open sessions of the user end (see `session_stamp`)."""
+    user.password_hash = hash_password(password)
+    user.updated_at = now
+    session.flush()
+    record_audit(session, actor, "user", user.username, "set-password", None, None, at=now)
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    actor: str,
+    now: datetime,
+    role: str | None = None,
+    display_name: str | None = None,
+    active: bool | None = None,
+) -> None:
+    before = user.public()
+    if role is not None:
+        _check_role(role)
+        user.role = role
+    if display_name is not None:
+        user.display_name = display_name.strip() or user.username
+    if active is not None:
+        user.active = active
+    if user.public() == before:
+        return
+    user.updated_at = now
+    session.flush()
+    action = "disable" if active is False and before["active"] else "update"
+    record_audit(session, actor, "user", user.username, action, before, user.public(), at=now)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UserError("role", f"unknown role '{role}' (known: {', '.join(ROLES)})")
+
+
+def session_stamp(user: User) -> str:
+    """Changes when the password changes: a session keeps it and dies with it."""
+    return user.password_hash[-16:]
+
+
+def authenticate(
+    session: Session, username: str, password: str, *, address: str, now: datetime
+) -> User | None:
+    """The active user with this password, or None (the failure is counted).
+
+    Raises LoginLocked while the username is locked, whatever the password.
+    """
+    username = username.strip().lower()[:64]
+    address = address[:64]
+    _check_lock(session, username, address, now)
+    user = get_user(session, username)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None or not user.active:
+        session.add(LoginFailure(username=username, address=address, at=now))
+        session.execute(delete(LoginFailure).where(LoginFailure.at < now - LOCKOUT))
+        session.flush()
+        return None
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.username == username, LoginFailure.address == address
+        )
+    )
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    session.flush()
+    return user
+
+
+def _check_lock(session: Session, username: str, address: str, now: datetime) -> None:
+    since = now - LOCKOUT
+    # max() keeps the column's type, so the answer is an aware UTC datetime.
+    recent = select(func.count(), func.max(LoginFailure.at)).where(
+        LoginFailure.username == username, LoginFailure.at >= since
+    )
+    count_any, last_any = session.execute(recent).one()
+    count_here, last_here = session.execute(
+        recent.where(LoginFailure.address == address)
+    ).one()
+    if count_here >= MAX_FAILURES:
+        raise LoginLocked(last_here + LOCKOUT)
+    if count_any >= MAX_FAILURES_ANY_ADDRESS:
+        raise LoginLocked(last_any + LOCKOUT)

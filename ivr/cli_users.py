@@ -1,0 +1,130 @@
+"""`ivr users …`: accounts of the admin interface (the first admin is made here)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from callbook.users import ROLES
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from callbook.users import User
+
+ROLE = click.Choice(ROLES)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Admin interface accounts: create, set a password, disable, list.
+
+    Roles: admin (everything), technician (tickets, callbacks, call book
+    notes, own on-call overrides), viewer (reports).
+    """
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=ROLE, required=True, help="admin, technician or viewer.")
+@click.option("--name", "display_name", default="", help="Display name (default: USERNAME).")
+@PASSWORD_STDIN
+def users_create(username: str, role: str, display_name: str, password_stdin: bool) -> None:
+    """Create account USERNAME with ROLE; the password is prompted (or read from stdin)."""
+    from callbook.db import session_scope
+    from callbook.users import UserError, create_user
+    from ivr import clock
+    from ivr.cli import _app_context, _default_author
+
+    password = _password(password_stdin)
+    with _app_context(), session_scope() as session:
+        try:
+            user = create_user(
+                session,
+                username,
+                password,
+                role=role,
+                display_name=display_name,
+                actor=f"cli:{_default_author()}",
+                now=clock.now(),
+            )
+        except UserError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}") from exc
+        click.echo(f"user {user.username} created ({user.role})")
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@PASSWORD_STDIN
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """Give USERNAME a new password; their open sessions end. Re-enables a disabled account."""
+    from callbook.db import session_scope
+    from callbook.users import UserError, set_password, update_user
+    from ivr import clock
+    from ivr.cli import _app_context, _default_author
+
+    password = _password(password_stdin)
+    with _app_context(), session_scope() as session:
+        user = _user(session, username)
+        actor, now = f"cli:{_default_author()}", clock.now()
+        try:
+            set_password(session, user, password, actor=actor, now=now)
+        except UserError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}") from exc
+        update_user(session, user, actor=actor, now=now, active=True)
+        click.echo(f"password of {user.username} changed")
+
+
+@users_group.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable USERNAME: no more logins, open sessions end; the account and its history stay."""
+    from callbook.db import session_scope
+    from callbook.users import update_user
+    from ivr import clock
+    from ivr.cli import _app_context, _default_author
+
+    with _app_context(), session_scope() as session:
+        user = _user(session, username)
+        update_user(
+            session, user, actor=f"cli:{_default_author()}", now=clock.now(), active=False
+        )
+        click.echo(f"user {user.username} disabled")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """Every account: username, role, active or disabled, display name."""
+    from callbook.db import session_scope
+    from callbook.users import list_users
+    from ivr.cli import _app_context
+
+    with _app_context(), session_scope() as session:
+        users = list_users(session)
+        if not users:
+            click.echo("no user yet: run `ivr users create NAME --role admin`", err=True)
+        for user in users:
+            state = "active" if user.active else "disabled"
+            click.echo(f"{user.username:<20} {user.role:<10} {state:<8} {user.display_name}")
+
+
+def _user(session: Session, username: str) -> User:
+    from callbook.users import get_user
+
+    user = get_user(session, username)
+    if user is None:
+        raise click.ClickException(f"no user '{username}': see `ivr users list`")
+    return user
