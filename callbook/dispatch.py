@@ -2,6 +2,16 @@
 
 Claiming is one conditional UPDATE (`WHERE status = 'pending'`) whose row
 count says who won: two dispatchers on the same database never both dial.
+
+A row goes pending -> claimed -> dialing -> done / pending (retry) / failed.
+"dialing" is committed *before* the REST request, so a dispatcher killed at
+any point never leaves a row that another one would dial again:
+- killed after the claim, before "dialing": nobody was called; the claim goes
+  stale and `release_stale` puts the row back in the queue;
+- killed after "dialing" (during or after the request, before its CallSid is
+  written): the call may be ringing. Its webhooks still find the row
+  "dialing" and record the outcome; if none comes, `stale_dialing` turns it
+  into a failed attempt, retried later like any unanswered call.
 """
 
 from __future__ import annotations
@@ -41,9 +51,9 @@ def claim(session: Session, callback_id: int, worker: str, now: datetime) -> boo
 def release_stale(session: Session, now: datetime, older_than: timedelta) -> int:
     """Claims left by a dispatcher that died before dialling go back to the queue.
 
-    A row is only "claimed" between the claim and the REST request; once the
-    request returns its CallSid the row is "dialing" and is never re-queued
-    here, so a restart re-dials nobody who was actually called.
+    A row is only "claimed" until `start_dialing` commits, which happens
+    before the REST request: a "claimed" row was never dialled, so a restart
+    re-queues it and re-dials nobody who was actually called.
     """
     result = session.execute(
         update(Callback)
@@ -69,12 +79,31 @@ def get(session: Session, callback_id: int) -> Callback | None:
     return session.get(Callback, callback_id)
 
 
-def mark_dialing(session: Session, callback: Callback, outbound_sid: str, now: datetime) -> None:
+def start_dialing(session: Session, callback: Callback, now: datetime) -> None:
+    """The attempt starts: committed before the REST request (see the module docstring)."""
     callback.status = "dialing"
-    callback.outbound_sid = outbound_sid
+    callback.outbound_sid = ""
     callback.attempts += 1
     callback.updated_at = now
     _history(session, callback, "callback.dialing", {"attempt": callback.attempts}, now)
+
+
+def record_sid(
+    session: Session, callback_id: int, attempt: int, outbound_sid: str, now: datetime
+) -> bool:
+    """Write the CallSid of attempt `attempt`, unless a webhook already settled it."""
+    result = session.execute(
+        update(Callback)
+        .where(
+            Callback.id == callback_id,
+            Callback.status == "dialing",
+            Callback.attempts == attempt,
+            Callback.outbound_sid == "",
+        )
+        .values(outbound_sid=outbound_sid, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def mark_done(session: Session, callback: Callback, now: datetime, detail: str = "") -> None:

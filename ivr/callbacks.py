@@ -143,10 +143,15 @@ class Dispatcher:
                 )  # fmt: skip
                 log.warning("callback %s expired (due %s): flagged", callback.id, callback.due_at)
                 return "expired"
+            if callback.status != "claimed":
+                return "failed"  # changed by hand since the claim (cancelled, rescheduled)
             kind, attempts, caller = callback.kind, callback.attempts, callback.caller_number
             agents = list(callback.agent_numbers) or list(doc.hotline.numbers)
             ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
             ticket_info = (ticket.number, ticket.motive) if ticket is not None else None
+            # Committed before the request: a dispatcher killed from here on
+            # leaves a "dialing" row, which no restart dials again.
+            dispatch.start_dialing(session, callback, now)
         if kind == "alert" and attempts == 0:
             self._alert_sms(doc, gateway, callback_id, agents, caller, ticket_info)
         try:
@@ -160,20 +165,23 @@ class Dispatcher:
         except TwilioUnavailable as exc:
             log.warning("callback %s: %s", callback_id, exc)
             error: str | None = str(exc)
+            permanent = exc.permanent
         else:
-            error = None
+            error, permanent = None, False
         with session_scope(self.app) as session:
+            if error is None:
+                dispatch.record_sid(session, callback_id, attempts + 1, sid, clock.now())
+                return "placed"
             callback = dispatch.get(session, callback_id)
             if callback is None:
                 return "failed"
-            if error is not None:
-                dispatch.attempt_failed(
-                    session, callback, error, next_due=next_attempt(doc, callback, clock.now()),
-                    max_attempts=doc.tickets.callback_attempts, now=clock.now(),
-                )  # fmt: skip
-                return "failed"
-            dispatch.mark_dialing(session, callback, sid, clock.now())
-        return "placed"
+            # A refused request (an invalid number) would be refused again: give up now.
+            next_due = None if permanent else next_attempt(doc, callback, clock.now())
+            dispatch.attempt_failed(
+                session, callback, error, next_due=next_due,
+                max_attempts=doc.tickets.callback_attempts, now=clock.now(),
+            )  # fmt: skip
+        return "failed"
 
     def _tell_caller(self, doc: ConfigDocument, gateway: TwilioGateway, callback_id: int) -> None:
         """One SMS to a mobile caller with the ticket number and the callback slot."""

@@ -13,19 +13,38 @@ JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge")
 def scheduler() -> None:
     """Run the scheduler: due callbacks, deadline warnings, call sweep, retention purge.
 
-    Run exactly one per deployment (`ivr serve` starts one unless --no-scheduler);
-    a second one is harmless: each callback is claimed by a single dispatcher.
+    Several may run (one per machine): a lease in the database elects the
+    active one and the others wait as hot standbys, taking over within
+    IVR_SCHEDULER_LEASE_SECONDS when it stops. `ivr serve` starts one unless
+    --no-scheduler. SIGTERM or Ctrl-C stops it cleanly and hands over at once.
     """
+    import signal
+    from datetime import timedelta
+
     from ivr.app import create_app
-    from ivr.scheduler import build
+    from ivr.scheduler import Leadership, build
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per lease renewal
     app = create_app()
-    click.echo("ivr: scheduler started")
+    seconds = app.config["IVR_SETTINGS"].scheduler_lease_seconds
+    leadership = Leadership(app, ttl=timedelta(seconds=seconds))
+    background = build(app, leadership)
+    signal.signal(signal.SIGTERM, _stop)
+    click.echo(f"ivr: scheduler {leadership.holder} started")
     try:
-        build(app).start()
+        background.start()
     except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if background.running:
+            background.shutdown(wait=True)  # let a running job finish first
+        leadership.release()
         click.echo("ivr: scheduler stopped")
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @click.group("jobs")

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         description="Days the call book keeps a call after it ended; `ivr callbook purge` "
         "deletes older ones.",
     )
+    scheduler_lease_seconds: float = Field(
+        default=30.0,
+        ge=0.3,
+        le=3600,
+        description="Lease of the active scheduler, renewed every third of it; a standby "
+        "takes over at most this long (plus a third) after the active one died.",
+    )
     secure_cookies: bool | None = Field(
         default=None,
         description="Send the admin session cookie over HTTPS only; empty means on when "

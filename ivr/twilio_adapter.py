@@ -28,7 +28,15 @@ _T = TypeVar("_T")
 
 
 class TwilioUnavailable(RuntimeError):
-    """Twilio credentials are missing, or its REST API failed."""
+    """Twilio credentials are missing, or its REST API failed.
+
+    `permanent` says the request itself was refused (HTTP 400: an invalid
+    number, say): sending it again later would fail the same way.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def webhook_token(settings: Settings) -> str:
@@ -91,6 +99,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 # -- the REST side: outbound calls and SMS ------------------------------------
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+PERMANENT_STATUS = 400  # Twilio's answer to an invalid request, e.g. a "To" that is no number
 
 
 class TwilioGateway:
@@ -157,7 +166,10 @@ class TwilioGateway:
                 return action()
             except TwilioRestException as exc:
                 if exc.status not in RETRY_STATUSES or attempt == self._tries:
-                    raise TwilioUnavailable(f"Twilio refused: HTTP {exc.status} {exc.msg}") from exc
+                    raise TwilioUnavailable(
+                        f"Twilio refused: HTTP {exc.status} {exc.msg}",
+                        permanent=exc.status == PERMANENT_STATUS,
+                    ) from exc
             except (RequestException, TwilioException, OSError) as exc:
                 if attempt == self._tries:
                     raise TwilioUnavailable(f"Twilio unreachable: {exc}") from exc
