@@ -221,6 +221,7 @@ def test_kill_9_the_active_scheduler_process_and_the_standby_takes_over(
         "IVR_INSTANCE_DIR": str(tmp_path / "instance"),
         "IVR_DATABASE_URL": app.config["DATABASE_URL"],
         "IVR_SCHEDULER_LEASE_SECONDS": str(LEASE_SECONDS),
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),  # this tree's code
     }
     started: list[SchedulerProcess] = []
     try:
