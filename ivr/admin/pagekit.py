@@ -1,0 +1,58 @@
+"""Shared by the read-mostly pages: template filters (registered on the admin
+blueprint when this module is imported) and small request helpers.
+
+`stamp` and `when` show an instant in a given zone (a calendar's, say La
+Réunion's) or, without one, in IVR_DEFAULT_TIMEZONE.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app
+from sqlalchemy.orm import Session
+
+from ivr.admin.blueprint import bp
+from ivr.admin.views.documents import NoDocument, active_document, chosen_document
+from ivr.admin.views.french import moment_label, short_moment
+from ivr.config import ConfigDocument
+
+
+def _zone(zone: ZoneInfo | str | None) -> ZoneInfo:
+    if isinstance(zone, ZoneInfo):
+        return zone
+    return ZoneInfo(zone or current_app.config["IVR_SETTINGS"].default_timezone)
+
+
+@bp.app_template_filter("stamp")
+def stamp(value: datetime | None, zone: ZoneInfo | str | None = None) -> str:
+    """'25/12/2026 09:30'."""
+    return short_moment(value, _zone(zone)) if value is not None else "—"
+
+
+@bp.app_template_filter("when")
+def when(value: datetime | None, zone: ZoneInfo | str | None = None) -> str:
+    """'vendredi 25 décembre 2026 à 09:30'."""
+    return moment_label(value, _zone(zone)) if value is not None else "—"
+
+
+@bp.app_template_filter("hhmm")
+def hhmm(value: datetime | None, zone: ZoneInfo | str | None = None) -> str:
+    return value.astimezone(_zone(zone)).strftime("%H:%M") if value is not None else "—"
+
+
+def document_or_abort(session: Session, source: str) -> tuple[str, str, ConfigDocument]:
+    """`chosen_document`, answering 409 with the reason when nothing can be read."""
+    try:
+        return chosen_document(session, source)
+    except NoDocument as exc:
+        abort(409, f"Configuration illisible : {exc}")
+
+
+def active_or_abort(session: Session) -> tuple[int, ConfigDocument]:
+    """`active_document`, answering 409 with the reason when it cannot be read."""
+    try:
+        return active_document(session)
+    except NoDocument as exc:
+        abort(409, f"Configuration illisible : {exc}")

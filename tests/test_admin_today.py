@@ -1,0 +1,152 @@
+"""The Today, Schedules and "What happens if…" pages, with the clock frozen explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from callbook.audit import AuditEntry
+from callbook.db import session_scope
+from callbook.revisions import active_revision, list_revisions
+from ivr import clock
+from tests.conftest import paris
+
+Login = Callable[[str], FlaskClient]
+CHRISTMAS_MORNING = paris(2026, 12, 25, 9, 30)
+
+
+@pytest.fixture(autouse=True)
+def christmas_morning() -> object:
+    with clock.frozen_at(CHRISTMAS_MORNING):
+        yield
+
+
+def text(client: FlaskClient, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, response.data[:500]
+    return response.get_data(as_text=True)
+
+
+def test_today_says_closed_for_christmas_and_names_the_technician(login_as: Login) -> None:
+    page = text(login_as("technician"), "/admin/today")
+    assert "jour férié : Noël" in page
+    assert "rouvre lundi 28 décembre 2026 à 09:00" in page
+    assert "En astreinte maintenant :</strong> Chloé Bernard" in page
+    assert "Appels en cours (0)" in page
+    assert "Fermer le service maintenant" not in page  # admins only
+
+
+def test_viewer_sees_status_but_not_callers(login_as: Login) -> None:
+    page = text(login_as("viewer"), "/admin/today")
+    assert "jour férié : Noël" in page
+    assert "Appels en cours" not in page and "Rappels à faire" not in page
+
+
+def test_strangers_are_sent_to_login(client: FlaskClient) -> None:
+    response = client.get("/admin/today")
+    assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_admin_closes_then_reopens_the_service(login_as: Login, app: Flask) -> None:
+    admin = login_as("admin")
+    form = {
+        "csrf_token": admin.csrf_token,  # type: ignore[attr-defined]
+        "active": "1",
+        "message": "Fermé pour l'inventaire.",
+        "until": "2026-12-25T18:00",
+    }
+    response = admin.post("/admin/today/closure", data=form)
+    assert response.status_code == 302
+    page = text(admin, "/admin/today")
+    assert "Fermeture manuelle en cours" in page and "Fermé pour l&#39;inventaire." in page
+    with session_scope(app) as session:
+        rev = active_revision(session)
+        assert rev is not None and rev.id == 2 and rev.author == "admin1"
+        assert rev.document["closure"]["until"] == "2026-12-25T18:00:00+01:00"
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.entity == "config")).one()
+        assert (entry.actor, entry.entity, entry.entity_id, entry.action) == (
+            "admin1", "config", "2", "closure.on",
+        )  # fmt: skip
+        assert entry.before["active"] is False and entry.after["active"] is True
+    off = {"csrf_token": form["csrf_token"], "active": "0"}
+    assert admin.post("/admin/today/closure", data=off).status_code == 302
+    with session_scope(app) as session:
+        assert len(list_revisions(session)) == 3
+        rev = active_revision(session)
+        assert rev is not None and rev.document["closure"]["active"] is False
+
+
+def test_closure_refuses_a_past_end_and_bad_dates(login_as: Login, app: Flask) -> None:
+    admin = login_as("admin")
+    base = {"csrf_token": admin.csrf_token, "active": "1", "message": "x"}  # type: ignore[attr-defined]
+    past = admin.post("/admin/today/closure", data=base | {"until": "2026-12-25T08:00"})
+    assert past.status_code == 400
+    assert "la fin de la fermeture est déjà passée" in past.get_data(as_text=True)
+    bad = admin.post("/admin/today/closure", data=base | {"until": "demain"})
+    assert bad.status_code == 400 and "n&#39;est pas une date" in bad.get_data(as_text=True)
+    with session_scope(app) as session:
+        assert len(list_revisions(session)) == 1
+
+
+def test_closure_needs_csrf_and_the_admin_role(login_as: Login, app: Flask) -> None:
+    admin = login_as("admin")
+    assert admin.post("/admin/today/closure", data={"active": "1"}).status_code == 400
+    tech = login_as("technician")
+    form = {"csrf_token": tech.csrf_token, "active": "1"}  # type: ignore[attr-defined]
+    assert tech.post("/admin/today/closure", data=form).status_code == 403
+    with session_scope(app) as session:
+        assert len(list_revisions(session)) == 1
+
+
+def test_schedules_page_agenda_and_holidays(login_as: Login) -> None:
+    viewer = login_as("viewer")
+    page = text(viewer, "/admin/schedules")
+    assert "vendredi 25 décembre 2026" in page and "Noël" in page
+    assert "astreinte : Chloé Bernard (60 min)" in page
+    assert "Lundi de Pâques" in page
+    moselle = text(viewer, "/admin/schedules?calendar=alsace-moselle&from=2026-10-24")
+    assert "Saint-Étienne" in moselle and "Vendredi saint" in moselle
+    assert "25 h (changement d'heure)" in moselle
+    assert "02:00 (UTC+0200)" in moselle and "02:00 (UTC+0100)" in moselle
+    text(viewer, "/admin/schedules?calendar=nowhere", 404)
+    assert "n&#39;est pas une date" in text(viewer, "/admin/schedules?from=31/02/2026", 400)
+
+
+def test_simulator_christmas_morning_emergency(login_as: Login, app: Flask) -> None:
+    url = "/admin/simulate?at=2026-12-25T09:30&motive=emergency&caller=06+12+34+56+78"
+    page = text(login_as("viewer"), url)
+    assert "Le service est actuellement fermé : jour férié, Noël." in page
+    assert "sonne Chloé Bernard" in page and "Décroche" in page
+    assert "Chloé Bernard → Alice Martin → Bruno Leroy" in page
+    from callbook.book import Call
+
+    with session_scope(app) as session:  # nothing was written to the call book
+        assert session.scalars(select(Call)).first() is None
+
+
+def test_simulator_validation_errors(login_as: Login) -> None:
+    tech = login_as("technician")
+    assert "n&#39;est pas une date" in text(tech, "/admin/simulate?at=hier&motive=usage", 400)
+    assert "choisissez un motif" in text(tech, "/admin/simulate?at=2026-12-25T09:30&motive=x", 400)
+    page = text(tech, "/admin/simulate?at=2026-12-25T09:30&motive=usage&caller=abc", 400)
+    assert "n&#39;est pas un numéro" in page
+    assert "Simuler l'appel" in text(tech, "/admin/simulate")
+
+
+def test_simulator_reads_the_draft(login_as: Login, app: Flask) -> None:
+    from callbook.drafts import save_draft
+
+    with session_scope(app) as session:
+        rev = active_revision(session)
+        assert rev is not None
+        data = dict(rev.document)
+        data["closure"] = {"active": True, "message": "Inventaire annuel.", "until": None}
+        save_draft(session, data, author="admin1", base_revision_id=rev.id)
+    url = "/admin/simulate?at=2026-12-25T09:30&motive=incident&source="
+    tech = login_as("technician")
+    assert "Inventaire annuel." in text(tech, url + "draft")
+    assert "Inventaire annuel." not in text(tech, url + "active")
