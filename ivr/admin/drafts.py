@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from callbook.audit import record_audit
 from callbook.drafts import ConfigDraft, get_draft, save_draft
 from callbook.revisions import active_revision
-from ivr.config import ConfigDocument, ConfigInvalid, Problem, to_data, validate_document
+from ivr.config import ConfigDocument, to_data, validate_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,28 +80,3 @@ def save_edit(
 
 def _base(work: Working) -> int | None:
     return work.draft.base_revision_id if work.draft is not None else work.active_id
-
-
-def field_errors(exc: ConfigInvalid, prefix: str) -> tuple[dict[str, list[str]], list[str]]:
-    """Problems under `prefix` keyed by the field right below it; the others apart.
-
-    `prefix` "structures.0" maps "structures.0.calendar: …" to {"calendar": […]};
-    "structures.0: …" and problems elsewhere in the document go to the second list.
-    """
-    fields: dict[str, list[str]] = {}
-    other: list[str] = []
-    for problem in exc.problems:
-        field = _field_under(problem, prefix)
-        if field:
-            fields.setdefault(field, []).append(problem.message)
-        else:
-            other.append(str(problem))
-    return fields, other
-
-
-def _field_under(problem: Problem, prefix: str) -> str:
-    if not prefix:
-        return problem.path.split(".", 1)[0]
-    if problem.path.startswith(prefix + "."):
-        return problem.path[len(prefix) + 1 :].split(".", 1)[0]
-    return ""

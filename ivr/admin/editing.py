@@ -1,0 +1,92 @@
+"""What every editing page shares: field errors, list parsing, saving to the draft."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import flash
+from sqlalchemy.orm import Session
+
+from ivr.admin.auth import current_user
+from ivr.admin.drafts import Working, save_edit
+from ivr.config import ConfigInvalid
+
+
+class FieldErrors:
+    """Messages per form field (a dotted path below the edited item) and the others.
+
+    `errors("weekly")` answers the messages of "weekly" and of everything
+    below it ("weekly.mon.0"), so a template shows them next to that field.
+    """
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+        self.other: list[str] = []
+
+    @classmethod
+    def from_invalid(cls, exc: ConfigInvalid, prefix: str) -> FieldErrors:
+        """Problems under `prefix` ("structures.0") by field; the rest in `other`.
+
+        A problem about the item itself ("structures.0: needs a referent")
+        or about another part of the document is shown above the form.
+        """
+        errors = cls()
+        for problem in exc.problems:
+            if prefix and problem.path.startswith(prefix + "."):
+                errors.add(problem.path[len(prefix) + 1 :], problem.message)
+            else:
+                errors.other.append(str(problem))
+        return errors
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def __call__(self, name: str) -> list[str]:
+        return [
+            message
+            for field, messages in self.fields.items()
+            if field == name or field.startswith(name + ".")
+            for message in messages
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.other)
+
+
+def split_list(text: str) -> list[str]:
+    """'63, 03 ; 15' or one per line -> ['63', '03', '15']."""
+    return [item.strip() for item in re.split(r"[,;\n]", text) if item.strip()]
+
+
+def actor() -> str:
+    user = current_user()
+    return user.username if user is not None else "?"
+
+
+def save(
+    session: Session,
+    work: Working,
+    data: dict[str, Any],
+    *,
+    prefix: str,
+    entity_id: str,
+    before: Any,
+    after: Any,
+    message: str,
+) -> FieldErrors | None:
+    """Validate and store `data` as the draft and commit; None when saved, else the errors."""
+    try:
+        save_edit(
+            session, work, data, actor=actor(), entity_id=entity_id, before=before, after=after
+        )
+    except ConfigInvalid as exc:
+        session.rollback()
+        return FieldErrors.from_invalid(exc, prefix)
+    session.commit()
+    flash(message + " Le brouillon n'est pas encore publié.")
+    return None
+
+
+def find_index(items: list[dict[str, Any]], key: str, value: str) -> int | None:
+    return next((i for i, item in enumerate(items) if item.get(key) == value), None)

@@ -1,0 +1,153 @@
+"""Publishing the draft, the history of revisions, and rolling back."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from callbook.audit import record_audit
+from callbook.db import get_session
+from callbook.drafts import discard_draft
+from callbook.revisions import (
+    UnknownRevision,
+    activate_revision,
+    active_revision_id,
+    get_revision,
+    list_revisions,
+    save_revision,
+)
+from ivr import clock
+from ivr.admin.auth import require_role
+from ivr.admin.blueprint import bp
+from ivr.admin.diffs import short, summarize, yaml_diff
+from ivr.admin.drafts import working
+from ivr.admin.editing import FieldErrors, actor
+from ivr.config import ConfigInvalid, coverage_warnings, validate_document
+
+Page = str | BaseResponse | tuple[str, int]
+MAX_AUDITED_CHANGES = 100
+
+
+@bp.app_template_filter("short")
+def _short(value: object) -> str:
+    return short(value)
+
+
+@bp.route("/publish", methods=["GET", "POST"])
+@require_role()
+def publish() -> Page:
+    session = get_session()
+    work = working(session)
+    active = get_revision(session, work.active_id) if work.active_id else None
+    base = active.document if active is not None else {}
+    errors = FieldErrors()
+    comment = request.form.get("comment", "").strip()
+    if request.method == "POST" and work.draft is not None:
+        if not comment:
+            errors.add("comment", "Dites en une phrase ce qui change et pourquoi.")
+        try:
+            doc = validate_document(work.data)
+        except ConfigInvalid as exc:
+            errors.other.extend(str(p) for p in exc.problems)
+        if not errors:
+            rev = save_revision(session, doc, author=actor(), comment=comment)
+            changes = summarize(base, rev.document)[:MAX_AUDITED_CHANGES]
+            record_audit(
+                session,
+                actor(),
+                "config",
+                rev.id,
+                "publish",
+                {"revision": work.active_id},
+                {
+                    "revision": rev.id,
+                    "comment": comment,
+                    "changes": [[c.path, c.old, c.new] for c in changes],
+                },
+            )
+            discard_draft(session)
+            session.commit()
+            flash(f"Révision n° {rev.id} publiée : les appels l'utilisent dès maintenant.")
+            return redirect(url_for("admin.revision", number=rev.id))
+    warnings = []
+    if work.draft is not None and not errors.other:
+        warnings = [str(w) for w in coverage_warnings(validate_document(work.data), clock.now())]
+    page = render_template(
+        "admin/publish.html",
+        work=work,
+        changes=summarize(base, work.data) if work.draft is not None else [],
+        diff=yaml_diff(base, work.data, f"révision {work.active_id}", "brouillon"),
+        warnings=warnings,
+        errors=errors,
+        comment=comment,
+    )
+    return (page, 422) if errors else page
+
+
+@bp.post("/draft/discard")
+@require_role()
+def discard() -> BaseResponse:
+    session = get_session()
+    work = working(session)
+    if work.draft is not None:
+        record_audit(session, actor(), "draft", "draft", "discard", work.data, None)
+        discard_draft(session)
+        session.commit()
+        flash("Brouillon abandonné : les pages montrent de nouveau la révision active.")
+    return redirect(url_for("admin.publish"))
+
+
+@bp.get("/history")
+@require_role()
+def history() -> str:
+    session = get_session()
+    return render_template(
+        "admin/history.html",
+        revisions=list(reversed(list_revisions(session))),
+        active_id=active_revision_id(session),
+    )
+
+
+@bp.get("/history/<int:number>")
+@require_role()
+def revision(number: int) -> str:
+    session = get_session()
+    rev = get_revision(session, number)
+    if rev is None:
+        abort(404)
+    previous = get_revision(session, number - 1)
+    before = previous.document if previous is not None else {}
+    return render_template(
+        "admin/revision.html",
+        rev=rev,
+        previous=previous,
+        active_id=active_revision_id(session),
+        changes=summarize(before, rev.document),
+        diff=yaml_diff(
+            before,
+            rev.document,
+            f"révision {number - 1}" if previous else "vide",
+            f"révision {number}",
+        ),
+    )
+
+
+@bp.post("/history/<int:number>/activate")
+@require_role()
+def rollback(number: int) -> BaseResponse:
+    session = get_session()
+    was = active_revision_id(session)
+    try:
+        activate_revision(session, number, author=actor())
+    except UnknownRevision:
+        abort(404)
+    except ConfigInvalid as exc:
+        session.rollback()
+        flash(f"La révision n° {number} n'est plus valide et reste inactive : {exc}", "error")
+        return redirect(url_for("admin.revision", number=number))
+    record_audit(
+        session, actor(), "config", number, "rollback", {"revision": was}, {"revision": number}
+    )
+    session.commit()
+    flash(f"Révision n° {number} de nouveau active (à la place de la n° {was}).")
+    return redirect(url_for("admin.history"))

@@ -1,0 +1,91 @@
+"""Accounts of the admin interface, for admins (the CLI does the same: `ivr users`)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from callbook.db import get_session
+from callbook.users import ROLES, UserError, create_user, get_user, list_users, set_password
+from callbook.users import update_user as change_user
+from ivr import clock
+from ivr.admin.auth import current_user, require_role
+from ivr.admin.blueprint import bp
+from ivr.admin.editing import FieldErrors, actor
+
+ROLE_LABELS = {"admin": "administrateur", "technician": "technicien", "viewer": "lecteur"}
+
+
+@bp.get("/users")
+@require_role()
+def users(errors: FieldErrors | None = None, values: dict[str, str] | None = None) -> str:
+    return render_template(
+        "admin/users.html",
+        users=list_users(get_session()),
+        roles=[(r, ROLE_LABELS[r]) for r in ROLES],
+        errors=errors,
+        values=values or {"role": "viewer"},
+    )
+
+
+@bp.post("/users")
+@require_role()
+def add_user() -> BaseResponse | tuple[str, int]:
+    session = get_session()
+    values = {k: request.form.get(k, "") for k in ("username", "display_name", "role")}
+    try:
+        user = create_user(
+            session,
+            values["username"],
+            request.form.get("password", ""),
+            role=values["role"],
+            display_name=values["display_name"],
+            actor=actor(),
+            now=clock.now(),
+        )
+    except UserError as exc:
+        session.rollback()
+        errors = FieldErrors()
+        errors.add(exc.field, str(exc))
+        return users(errors, values), 422
+    session.commit()
+    flash(f"Compte « {user.username} » créé.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<username>")
+@require_role()
+def update_user(username: str) -> BaseResponse:
+    session = get_session()
+    user = get_user(session, username)
+    if user is None:
+        abort(404)
+    role = request.form.get("role", user.role)
+    active = request.form.get("active") == "1"
+    me = current_user()
+    if me is not None and me.id == user.id and (role != "admin" or not active):
+        flash(
+            "Vous ne pouvez ni retirer votre propre rôle d'administrateur ni vous désactiver.",
+            "error",
+        )
+        return redirect(url_for("admin.users"))
+    try:
+        change_user(
+            session,
+            user,
+            actor=actor(),
+            now=clock.now(),
+            role=role,
+            active=active,
+            display_name=request.form.get("display_name"),
+        )
+        password = request.form.get("password", "")
+        if password:
+            set_password(session, user, password, actor=actor(), now=clock.now())
+    except UserError as exc:
+        session.rollback()
+        flash(f"{user.username} : {exc}", "error")
+        return redirect(url_for("admin.users"))
+    session.commit()
+    flash(f"Compte « {user.username} » enregistré.")
+    return redirect(url_for("admin.users"))
