@@ -56,3 +56,8 @@ def active_or_abort(session: Session) -> tuple[int, ConfigDocument]:
         return active_document(session)
     except NoDocument as exc:
         abort(409, f"Configuration illisible : {exc}")
+
+
+def default_zone() -> ZoneInfo:
+    """IVR_DEFAULT_TIMEZONE: the zone instants are shown and typed in."""
+    return _zone(None)
