@@ -187,3 +187,20 @@ def test_form_fields() -> None:
     assert caught.value.field == "from"
     with pytest.raises(FormError, match="précède"):
         date_range({"from": "2026-12-31", "to": "2026-12-01"}, (date.today(), date.today()))  # noqa: DTZ011
+
+
+# -- charts ----------------------------------------------------------------------------------
+
+
+def test_charts_are_inline_svg_with_escaped_labels() -> None:
+    from ivr.admin.views import charts
+
+    days = [date(2026, 12, 24), date(2026, 12, 25)]
+    bars = str(charts.stacked_bars(days, {"emergency": [0, 2], "<b>": [1, 0]}))
+    assert bars.startswith("<svg") and "25/12 · urgence : 2" in bars
+    assert "<b>" not in bars and "&lt;b&gt;" in bars
+    grid = [[0] * 24 for _ in range(7)]
+    grid[4][9] = 3
+    assert "ven 9 h : 3 appel(s)" in str(charts.heat_map(grid))
+    rate = str(charts.answer_rate(days, [1, 0], [2, 0]))
+    assert "24/12 : 1/2 répondus (50%)" in rate and rate.count("<rect") == 1
