@@ -3,7 +3,9 @@
 - a step is stored with its request key: a webhook retried by Twilio gets the
   same answer back and records nothing twice;
 - a status callback for an unknown CallSid creates the row instead of being
-  lost; a late non-final status never reopens a finished call.
+  lost; a late non-final status never reopens a finished call;
+- a step written late from the local spool carries its spool id in the data
+  of its events (`SPOOL_KEY`), so replaying it again records nothing twice.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ BUSY_HORIZON = timedelta(hours=6)
 """A call open longer than this is stale (its status callback was lost): not busy."""
 
 IN_HOURS_ROUTES = frozenset({"referent", "hotline", "no_phone"})
+SPOOL_KEY = "spool"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,12 @@ def replayed(session: Session, call_sid: str, request_key: str) -> str | None:
     return None
 
 
+def spooled_step_saved(session: Session, call_sid: str, spool_id: str) -> bool:
+    """True when the step spooled as `spool_id` is already in the book."""
+    call = find_call(session, call_sid)
+    return call is not None and any(e.data.get(SPOOL_KEY) == spool_id for e in call.events)
+
+
 def busy_numbers(session: Session, *, exclude: str, now: datetime) -> frozenset[str]:
     """Numbers ringing or talking through another of our calls right now."""
     rows = session.scalars(
@@ -138,8 +147,13 @@ def save_step(
     step: StepRecord,
     now: datetime,
     request_key: str,
+    spool_id: str = "",
 ) -> Call:
-    """Store the step's state and events on the call row (created if needed)."""
+    """Store the step's state and events on the call row (created if needed).
+
+    `spool_id`: the step was spooled while the database was down; its events
+    are stamped with it (see `spooled_step_saved`).
+    """
     call = _get_or_create(session, form, call_sid, now)
     call.state = step.state
     call.revision = call.revision or step.revision
@@ -149,9 +163,12 @@ def save_step(
     call.callback_at = step.callback_at
     if step.caller and not call.from_number:
         call.from_number = step.caller
-    for event in step.events:
+    events = step.events
+    if spool_id:
+        events = [Event(e.kind, {**e.data, SPOOL_KEY: spool_id}) for e in events]
+    for event in events:
         _apply(session, call, event, now)
-    _append(session, call, step.events, now)
+    _append(session, call, events, now)
     call.last_request_key = request_key
     call.last_response = step.twiml
     call.updated_at = now

@@ -37,6 +37,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     def healthz() -> tuple[object, int]:
         return jsonify(status="ok"), 200
 
+    @app.get("/healthz/voice")
+    def healthz_voice() -> tuple[object, int]:
+        # Always 200: a refused revision or a spooled call book does not take
+        # this worker out of service; they are shown here (details in the log).
+        config = runtime.active_config(app).status()
+        return jsonify(config=config, spool=voice.spool_status(app)), 200
+
     return app
 
 

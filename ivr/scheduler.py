@@ -138,7 +138,13 @@ def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable
         with session_scope(app) as session:
             return retention.purge_older_than(session, cutoff)
 
-    return {"dispatch": dispatcher.run_once, "deadlines": deadlines, "sweep": sweep, "purge": purge}
+    def replay() -> object:  # the local spool of webhooks that met a database outage
+        from ivr.voice.replay import replay as replay_spool
+
+        return replay_spool(app)
+
+    return {"dispatch": dispatcher.run_once, "deadlines": deadlines, "sweep": sweep, "purge": purge,
+            "replay": replay}  # fmt: skip
 
 
 def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler:

@@ -9,12 +9,28 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from callbook import ticketing
+from callbook.calls import CallForm
 from callbook.tickets import PRIORITY_RANK
 from ivr.config import ConfigDocument, Family, Priority
 from ivr.flows.routing import oncall_legs
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import CallbackSink, Recording, VoicemailSink
 from schedules import Calendar
+
+
+def complete_message(session: Session, form: CallForm, kind: str, now: datetime) -> None:
+    """Recording and transcription callbacks complete the ticket's message."""
+    if not form.recording_sid:
+        return
+    if kind == "recording":
+        ticketing.complete_recording(
+            session, form.recording_sid, form.recording_url, form.recording_duration,
+            form.call_sid, now,
+        )  # fmt: skip
+    else:
+        ticketing.add_transcription(
+            session, form.recording_sid, form.transcription_text, form.call_sid, now
+        )
 
 
 def priority_of(doc: ConfigDocument, state: CallState) -> Priority:

@@ -22,7 +22,7 @@ from ivr import clock
 from ivr.callbacks import next_attempt
 from ivr.config import ConfigDocument
 from ivr.flows.speech import say, spoken_digits
-from ivr.runtime import current_config
+from ivr.runtime import current_config, last_known_config
 from ivr.twilio_adapter import twiml
 from ivr.voice.forms import VoiceForm
 from ivr.voice.routes import verify_signature
@@ -31,6 +31,17 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("outbound", __name__, url_prefix="/voice/outbound")
 bp.before_request(verify_signature)
+
+
+@bp.errorhandler(SQLAlchemyError)
+@bp.errorhandler(LookupError)
+def unavailable(exc: Exception) -> Response:
+    """Database down (or no configuration): the agent hears that the callback did not
+    start and the row stays as it is; the dispatcher's retry rules take it from there."""
+    log.warning("outbound webhook %s failed: %s", request.path, exc)
+    doc = last_known_config()
+    return _hangup(doc, doc.prompts.callback_not_started if doc is not None else "")
+
 
 FINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 

@@ -1,8 +1,11 @@
 """The /voice/* webhooks: verify, load the call's state, run a step, record, answer.
 
 Handlers stay thin: every decision is in `ivr.flows`; every write goes through
-`callbook.calls`. Nothing a caller sends can produce a 5xx: a database or step
-failure still answers useful TwiML (`fallback.degraded_twiml`).
+`callbook.calls`. Nothing a caller sends can produce a 5xx: a step failure
+still answers useful TwiML (`fallback.degraded_twiml`). With the database down
+or locked, the step runs on the last known configuration and what it records
+goes to the local spool (`ivr.voice.spool`), replayed when the database is
+back (`ivr.voice.replay`).
 """
 
 from __future__ import annotations
@@ -19,16 +22,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbook import calls, ticketing
+from callbook import calls
 from ivr import clock
 from ivr.config import ConfigDocument
 from ivr.flows import dialing, menu, proceed, structure, voicemail, welcome
 from ivr.flows.state import CallState, Step
-from ivr.runtime import current_config, last_known_config
+from ivr.flows.voicemail import CallbackSink, VoicemailSink
+from ivr.runtime import NoActiveConfig, current_config, last_known, last_known_config
 from ivr.twilio_adapter import signature_valid, twiml
 from ivr.voice import aftercall, store
 from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import CALL_SID, VoiceForm
+from ivr.voice.replay import replay_if_due
+from ivr.voice.spool import spool_of
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,9 @@ StepHandler = Callable[[CallState, ConfigDocument, datetime, frozenset[str], Voi
 
 @bp.before_request
 def verify_signature() -> Response | None:
+    if request.mimetype == "multipart/form-data":
+        # Twilio posts urlencoded forms; multipart ones can carry fields without a name.
+        return Response("multipart bodies are not accepted\n", 415, mimetype="text/plain")
     settings = current_app.config["IVR_SETTINGS"]
     if not signature_valid(request, settings, current_app.extensions["twilio_token"]):
         return Response("invalid or missing X-Twilio-Signature\n", 403, mimetype="text/plain")
@@ -63,24 +72,86 @@ def _request_key(form: VoiceForm) -> str:
 def _run(form: VoiceForm, handler: StepHandler, call_sid: str | None = None) -> Response:
     sid = call_sid or form.call_sid
     now = clock.now()
+    spool = spool_of()
+    replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
+    state: CallState | None = None
+    if not spool.bypass(sid):
+        try:
+            revision, doc = current_config()
+            with calls.session() as session:
+                key = _request_key(form)
+                replayed = calls.replayed(session, sid, key)
+                if replayed is not None:
+                    return Response(replayed, 200, mimetype="text/xml")
+                state = store.load_or_start(session, form, sid, revision, now)
+                busy = calls.busy_numbers(session, exclude=sid, now=now)
+                g.voice_session = session
+                step = handler(state, doc, now, busy, form)
+                calls.save_step(session, form, sid, store.record(step), now, key)
+            return twiml(step.response)
+        except (SQLAlchemyError, OSError, LookupError) as exc:
+            if not _database_failed(exc):
+                log.exception("voice step failed on %s for %s; answering degraded TwiML",
+                              request.path, sid)  # fmt: skip
+                return _degraded(sid, form.from_, now)
+            log.warning("database unavailable on %s for %s: %s", request.path, sid, exc)
+            spool.mark_down()
+        finally:
+            g.pop("voice_session", None)
+    return _run_spooled(form, handler, sid, now, state)
+
+
+def _database_failed(exc: BaseException) -> bool:
+    if isinstance(exc, NoActiveConfig):  # the first load of this worker failed
+        return isinstance(exc.__cause__, SQLAlchemyError)
+    return isinstance(exc, SQLAlchemyError)
+
+
+def _run_spooled(
+    form: VoiceForm, handler: StepHandler, sid: str, now: datetime, state: CallState | None
+) -> Response:
+    """The step without the database: the last known configuration, the state of the
+    call's last spooled step (or the one loaded before the database failed), and
+    whatever it records written to the spool for replay."""
+    known = last_known()
+    if known is None:
+        return _degraded(sid, form.from_, now)
+    revision, doc = known
+    spool = spool_of()
+    key = _request_key(form)
     try:
-        revision, doc = current_config()
-        with calls.session() as session:
-            key = _request_key(form)
-            replayed = calls.replayed(session, sid, key)
-            if replayed is not None:
-                return Response(replayed, 200, mimetype="text/xml")
-            state = store.load_or_start(session, form, sid, revision, now)
-            busy = calls.busy_numbers(session, exclude=sid, now=now)
-            g.voice_session = session
-            step = handler(state, doc, now, busy, form)
-            calls.save_step(session, form, sid, store.record(step), now, key)
+        previous = spool.latest_step(sid)
+        if previous is not None and previous.get("request_key") == key:
+            return Response(str(previous["record"]["twiml"]), 200, mimetype="text/xml")
+        if state is None and previous is not None:
+            state = CallState.model_validate(previous["record"]["state"])
+        state = state or store.start(form, sid, revision, now)
+        # Who is busy on other calls is unknown: nobody is skipped.
+        step = handler(state, doc, now, frozenset(), form)
+        spool.write_step(sid, form, store.record_data(step), now, key)
         return twiml(step.response)
-    except (SQLAlchemyError, OSError, LookupError):
-        log.exception("voice step failed on %s for %s; answering degraded TwiML", request.path, sid)
-        return Response(
-            degraded_twiml(last_known_config(), sid, form.from_, now), 200, mimetype="text/xml"
-        )
+    except (OSError, LookupError, ValueError):
+        log.exception("spooled step failed on %s for %s; answering degraded TwiML",
+                      request.path, sid)  # fmt: skip
+        return _degraded(sid, form.from_, now)
+
+
+def _degraded(sid: str, caller: str, now: datetime) -> Response:
+    return Response(degraded_twiml(last_known_config(), sid, caller, now), 200, mimetype="text/xml")
+
+
+def _voicemail_sink(doc: ConfigDocument, now: datetime) -> VoicemailSink:
+    session: Session | None = g.get("voice_session")
+    if session is None:  # a spooled step
+        return spool_of().voicemail_sink(now)
+    return aftercall.voicemail_sink(session, doc, now)
+
+
+def _callback_sink(doc: ConfigDocument, now: datetime) -> CallbackSink:
+    session: Session | None = g.get("voice_session")
+    if session is None:
+        return spool_of().callback_sink(doc, now)
+    return aftercall.callback_sink(session, doc, now)
 
 
 def _step(handler: StepHandler) -> Response:
@@ -156,8 +227,7 @@ def voicemail_recorded() -> Response:
         recording = voicemail.Recording(
             form.recording_sid, form.recording_url, form.recording_duration
         )
-        sink = aftercall.voicemail_sink(g.voice_session, doc, now)
-        return voicemail.recorded(state, doc, recording, sink)
+        return voicemail.recorded(state, doc, recording, _voicemail_sink(doc, now))
 
     return _step(handler)
 
@@ -167,43 +237,38 @@ def callback_choice() -> Response:
     def handler(
         state: CallState, doc: ConfigDocument, now: datetime, busy: frozenset[str], form: VoiceForm
     ) -> Step:
-        sink = aftercall.callback_sink(g.voice_session, doc, now)
+        sink = _callback_sink(doc, now)
         return voicemail.callback_choice(state, doc, now, form.digits, sink)
 
     return _step(handler)
 
 
 def _callback(kind: str) -> Response:
-    """Status-type callbacks: record, answer 204; unknown CallSids are accepted."""
+    """Status-type callbacks: record (or spool), answer 204; unknown CallSids are accepted."""
     form = _form()
     if isinstance(form, Response):
         return form
+    now = clock.now()
+    spool = spool_of()
+    replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
+    if not spool.bypass(form.call_sid):
+        try:
+            with calls.session() as session:
+                if kind == "status":
+                    calls.record_status(session, form, now)
+                else:
+                    calls.record_callback(session, form, kind, now)
+                    aftercall.complete_message(session, form, kind, now)
+            return Response(status=204)
+        except SQLAlchemyError as exc:
+            log.warning("database unavailable for the %s callback of %s: %s",
+                        kind, form.call_sid, exc)  # fmt: skip
+            spool.mark_down()
     try:
-        with calls.session() as session:
-            now = clock.now()
-            if kind == "status":
-                calls.record_status(session, form, now)
-            else:
-                calls.record_callback(session, form, kind, now)
-                _complete_message(session, form, kind, now)
-    except SQLAlchemyError:
-        log.exception("could not record %s callback for %s", kind, form.call_sid)
+        spool.write_callback(kind, form, now)
+    except OSError:
+        log.exception("%s callback of %s lost: the spool cannot be written", kind, form.call_sid)
     return Response(status=204)
-
-
-def _complete_message(session: Session, form: VoiceForm, kind: str, now: datetime) -> None:
-    """Recording and transcription callbacks complete the ticket's message."""
-    if not form.recording_sid:
-        return
-    if kind == "recording":
-        ticketing.complete_recording(
-            session, form.recording_sid, form.recording_url, form.recording_duration,
-            form.call_sid, now,
-        )  # fmt: skip
-    else:
-        ticketing.add_transcription(
-            session, form.recording_sid, form.transcription_text, form.call_sid, now
-        )
 
 
 @bp.post("/status")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,9 +18,30 @@ def load_or_start(
     data = calls.load_state(session, call_sid)
     if data is not None:
         return CallState.model_validate(data)
+    return start(form, call_sid, revision, now)
+
+
+def start(form: VoiceForm, call_sid: str, revision: int, now: datetime) -> CallState:
+    """The state of a call the book knows nothing about yet."""
     return CallState(
         call_sid=call_sid, caller=form.from_, called=form.to, revision=revision, started_at=now
     )
+
+
+def record_data(step: Step) -> dict[str, Any]:
+    """`record(step)` as JSON-able data, for the spool."""
+    state = step.state
+    return {
+        "state": state.model_dump(mode="json"),
+        "events": [{"kind": e.kind, "data": dict(e.data)} for e in step.events],
+        "twiml": step.twiml,
+        "caller": state.caller,
+        "contact": state.contact,
+        "structure": state.structure,
+        "revision": state.revision or None,
+        "urgent": state.urgent,
+        "callback_at": state.callback_at.isoformat() if state.callback_at else None,
+    }
 
 
 def record(step: Step) -> calls.StepRecord:
