@@ -101,6 +101,11 @@ def test_changing_a_referents_number_goes_to_the_draft(app: Flask, admin: FlaskC
         assert active is not None
         assert "+33465719999" not in str(active.document)
     assert audit_actions(app)[-1] == ("admin1", "draft", "referents/auvergne-durand", "edit")
+    with session_scope(app) as session:
+        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert entry is not None
+        assert entry.before["numbers"] == ["+33465711020", "+33465711021"]
+        assert entry.after["numbers"] == ["+33465719999"]  # as stored, not as typed
     page = admin.get("/admin/directory").get_data(as_text=True)
     assert "+33465719999" in page and "Brouillon en cours" in page
 

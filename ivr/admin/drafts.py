@@ -70,10 +70,14 @@ def save_edit(
     """Validate `data` as a whole and store it as the draft, with an audit line.
 
     Raises ConfigInvalid (nothing stored) with every problem and its path.
-    The stored data is the canonical form, as a published revision would be.
+    The stored data is the canonical form, as a published revision would be;
+    `after` may be a function that picks the edited part out of it.
     """
     doc = validate_document(data)
-    save_draft(session, to_data(doc), author=actor, base_revision_id=_base(work))
+    canonical = to_data(doc)
+    save_draft(session, canonical, author=actor, base_revision_id=_base(work))
+    if callable(after):  # the edited part as stored: numbers in E.164, and so on
+        after = after(canonical)
     record_audit(session, actor, "draft", entity_id, "edit", before, after)
     return doc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash
@@ -90,3 +91,12 @@ def save(
 
 def find_index(items: list[dict[str, Any]], key: str, value: str) -> int | None:
     return next((i for i, item in enumerate(items) if item.get(key) == value), None)
+
+
+def item_of(section: str, key: str, value: str) -> Callable[[dict[str, Any]], Any]:
+    """Picks item `key` = `value` of list `section` out of a document's data."""
+
+    def pick(data: dict[str, Any]) -> Any:
+        return next((i for i in data.get(section, []) if i.get(key) == value), None)
+
+    return pick

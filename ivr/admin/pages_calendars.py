@@ -24,22 +24,30 @@ DAYS = (
 )
 
 
+def _users(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Calendar key -> who opens by it (the hotline, structures, referents)."""
+    used: dict[str, list[str]] = {}
+    hotline = data.get("hotline", {}).get("calendar")
+    if hotline:
+        used.setdefault(hotline, []).append("assistance nationale")
+    for structure in data.get("structures", []):
+        used.setdefault(structure["calendar"], []).append(structure["name"])
+    for referent in data.get("referents", []):
+        if referent.get("calendar"):
+            used.setdefault(referent["calendar"], []).append(referent["name"])
+    return used
+
+
 @bp.get("/calendars")
 @require_role()
 def calendars() -> str:
     work = working(get_session())
-    used: dict[str, list[str]] = {}
-    for structure in work.data.get("structures", []):
-        used.setdefault(structure["calendar"], []).append(structure["name"])
-    hotline = work.data.get("hotline", {}).get("calendar")
-    if hotline:
-        used.setdefault(hotline, []).insert(0, "assistance nationale")
     return render_template(
         "admin/calendars.html",
         work=work,
         calendars=work.data.get("calendars", {}),
         days=DAYS,
-        used=used,
+        used=_users(work.data),
     )
 
 
@@ -91,7 +99,7 @@ def calendar(key: str) -> str | BaseResponse | tuple[str, int]:
             prefix=f"calendars.{key}",
             entity_id=f"calendars/{key}",
             before=old,
-            after=new,
+            after=lambda data: data["calendars"][key],
             message=f"Calendrier « {key} » enregistré.",
         )
         if errors is None:
@@ -104,5 +112,6 @@ def calendar(key: str) -> str | BaseResponse | tuple[str, int]:
         errors=errors,
         days=DAYS,
         exceptions=old.get("exceptions", []),
+        used_by=_users(work.data).get(key, []),
     )
     return (page, 422) if errors else page

@@ -14,7 +14,7 @@ from callbook.db import get_session
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import working
-from ivr.admin.editing import FieldErrors, find_index, save, split_list
+from ivr.admin.editing import FieldErrors, find_index, item_of, save, split_list
 
 SUPPORT = (
     ("phone", "Assistance téléphonique (référents)"),
@@ -89,7 +89,7 @@ def structure(key: str) -> Page:
             prefix=f"structures.{index}",
             entity_id=f"structures/{new['id']}",
             before=old or None,
-            after=new,
+            after=item_of("structures", "id", new["id"]),
             message=f"Structure « {new['name']} » enregistrée.",
         )
         if errors is None:
@@ -168,7 +168,7 @@ def referent(key: str) -> Page:
             prefix=f"referents.{index}",
             entity_id=f"referents/{new['id']}",
             before=old or None,
-            after=new,
+            after=item_of("referents", "id", new["id"]),
             message=f"Référent « {new['name']} » enregistré.",
         )
         if errors is None:

@@ -11,7 +11,7 @@ from callbook.db import get_session
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import working
-from ivr.admin.editing import FieldErrors, find_index, save, split_list
+from ivr.admin.editing import FieldErrors, find_index, item_of, save, split_list
 from ivr.config import Family, Priority
 from ivr.config.prompts import PLACEHOLDERS
 
@@ -99,7 +99,7 @@ def motive(key: str) -> Page:
             prefix=f"motives.{index}",
             entity_id=f"motives/{new['key']}",
             before=old or None,
-            after=new,
+            after=item_of("motives", "key", new["key"]),
             message=f"Motif « {new['label']} » enregistré.",
         )
         if errors is None:
