@@ -8,7 +8,9 @@ the same attempts. A username is locked for LOCKOUT after MAX_FAILURES
 failures from one address within LOCKOUT, or after MAX_FAILURES_ANY_ADDRESS
 from anywhere (which slows a guesser spreading over many addresses, at the
 price of letting them lock a known username for a while). While locked, even
-the right password is refused.
+the right password is refused. An address with MAX_FAILURES_FROM_ADDRESS
+failures, whatever the usernames, is refused as well (one guesser trying
+many usernames).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ MIN_PASSWORD_LENGTH = 10
 
 MAX_FAILURES = 5
 MAX_FAILURES_ANY_ADDRESS = 20
+MAX_FAILURES_FROM_ADDRESS = 50
 LOCKOUT = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
@@ -229,3 +232,10 @@ def _check_lock(session: Session, username: str, address: str, now: datetime) ->
         raise LoginLocked(last_here + LOCKOUT)
     if count_any >= MAX_FAILURES_ANY_ADDRESS:
         raise LoginLocked(last_any + LOCKOUT)
+    count_address, last_address = session.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(
+            LoginFailure.address == address, LoginFailure.at >= since
+        )
+    ).one()
+    if count_address >= MAX_FAILURES_FROM_ADDRESS:
+        raise LoginLocked(last_address + LOCKOUT)

@@ -149,3 +149,23 @@ def test_cli_creates_lists_and_changes_users(app: Flask, runner: IvrRunner) -> N
             select(AuditEntry.action).where(AuditEntry.entity_id == "bob")
         ).all()
     assert actions == ["create"]
+
+
+def test_one_address_trying_many_usernames_is_stopped(app: Flask) -> None:
+    from callbook.users import MAX_FAILURES_FROM_ADDRESS, LoginLocked, authenticate
+
+    _make_admin(app)
+    now = clock.now()
+    with session_scope(app) as session:
+        for i in range(MAX_FAILURES_FROM_ADDRESS):
+            assert authenticate(session, f"user{i}", "guess", address="10.0.0.9", now=now) is None
+    with session_scope(app) as session:
+        try:
+            authenticate(session, "alice", ADMIN_PASSWORD, address="10.0.0.9", now=now)
+        except LoginLocked as exc:
+            assert exc.until == now + LOCKOUT
+        else:
+            raise AssertionError("the address should be refused")
+        # Another address is not concerned.
+        user = authenticate(session, "alice", ADMIN_PASSWORD, address="10.0.0.10", now=now)
+        assert user is not None and user.username == "alice"

@@ -306,3 +306,23 @@ def test_admins_manage_users_but_cannot_lock_themselves_out(app: Flask, admin: F
 
         me = get_user(session, "admin1")
         assert me is not None and me.role == "admin"
+
+
+def test_a_draft_older_than_the_active_revision_is_flagged(app: Flask, admin: FlaskClient) -> None:
+    post(admin, "/admin/directory/referents/auvergne-durand", referent_form(name="S. Durand"))
+    post(admin, "/admin/publish", {"comment": "nom abrégé"})
+    post(
+        admin,
+        "/admin/directory/referents/auvergne-roux",
+        {
+            "name": "M. Roux",
+            "numbers": "04 65 71 10 30",
+            "strategy": "sequential",
+            "timeout": "20",
+            "calendar": "",
+        },
+    )
+    post(admin, "/admin/history/1/activate", {})  # a rollback while the draft waits
+    page = admin.get("/admin/publish").get_data(as_text=True)
+    assert "le brouillon part de la révision n° 2" in page
+    assert "la révision n° 1 est devenue active" in page

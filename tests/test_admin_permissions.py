@@ -128,3 +128,18 @@ def test_the_api_with_its_token_and_the_stylesheet_without_login(app: Flask) -> 
     assert response.status_code == 200 and b"CDN" in response.data
     page = client.get("/admin/login").get_data(as_text=True)
     assert "http://" not in page and "https://" not in page  # every asset is local
+
+
+def test_every_form_needs_the_csrf_token(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("admin")
+    checked = 0
+    for rule, method in _routes(app):
+        if not rule.rule.startswith("/admin") or method == "GET":
+            continue
+        for token in ("", "forged"):
+            status, _ = _request(client, method, _url(rule), token)
+            assert status == 400, f"{method} {rule.rule} without a valid CSRF token: {status}"
+        checked += 1
+    assert checked >= 10

@@ -45,11 +45,12 @@ def publish() -> Page:
     if request.method == "POST" and work.draft is not None:
         if not comment:
             errors.add("comment", "Dites en une phrase ce qui change et pourquoi.")
+        doc = None
         try:
             doc = validate_document(work.data)
         except ConfigInvalid as exc:
             errors.other.extend(str(p) for p in exc.problems)
-        if not errors:
+        if doc is not None and not errors:
             rev = save_revision(session, doc, author=actor(), comment=comment)
             changes = summarize(base, rev.document)[:MAX_AUDITED_CHANGES]
             record_audit(
