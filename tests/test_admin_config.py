@@ -326,3 +326,69 @@ def test_a_draft_older_than_the_active_revision_is_flagged(app: Flask, admin: Fl
     page = admin.get("/admin/publish").get_data(as_text=True)
     assert "le brouillon part de la révision n° 2" in page
     assert "la révision n° 1 est devenue active" in page
+
+
+def calendar_form(key: str, admin: FlaskClient) -> dict[str, str]:
+    """Every field of the calendar page as the browser would send it."""
+    page = admin.get(f"/admin/calendars/{key}").get_data(as_text=True)
+    form = dict(re.findall(r'<input[^>]* name="([\w-]+)" value="([^"]*)"', page))
+    form.update(re.findall(r'<input id="f-\w+" name="([\w-]+)" type="text" value="([^"]*)"', page))
+    for name, options in re.findall(
+        r'<select[^>]* name="([\w-]+)"[^>]*>(.*?)</select>', page, re.S
+    ):
+        chosen = re.search(r'<option value="([^"]*)" selected', options)
+        form[name] = chosen.group(1) if chosen else "closure"
+    form.pop("csrf_token", None)
+    return form
+
+
+def test_adding_and_refusing_an_exceptional_closure(app: Flask, admin: FlaskClient) -> None:
+    form = calendar_form("hotline", admin)
+    assert form["exc-0-label"] == "séminaire de l&#39;équipe" and form["exc-1-label"] == ""
+    form.update(
+        {
+            "exc-1-start": "2026-12-24",
+            "exc-1-label": "veille de Noël",
+            "exc-1-ranges": "14:00-17:30",
+            "exc-0-label": "séminaire",
+        }
+    )
+    status, _, _ = post(admin, "/admin/calendars/hotline", form)
+    assert status == 302
+    data = draft_data(app)
+    assert data is not None
+    assert data["calendars"]["hotline"]["exceptions"] == [
+        {
+            "kind": "closure",
+            "start": "2026-06-11",
+            "end": "2026-06-12",
+            "label": "séminaire",
+            "ranges": [],
+        },
+        {
+            "kind": "closure",
+            "start": "2026-12-24",
+            "end": None,
+            "label": "veille de Noël",
+            "ranges": ["14:00-17:30"],
+        },
+    ]
+    form = calendar_form("hotline", admin)
+    form.update(
+        {
+            "exc-2-kind": "opening",
+            "exc-2-start": "2026-12-26",
+            "exc-2-end": "2026-12-20",
+            "exc-2-label": "permanence",
+        }
+    )
+    status, _, html = post(admin, "/admin/calendars/hotline", form)
+    assert status == 422
+    assert "ends (2026-12-20) before it starts" in html.split('id="exception-2"')[1]
+    # Clearing a row's date and label removes it.
+    form = calendar_form("hotline", admin)
+    form.update({"exc-0-start": "", "exc-0-end": "", "exc-0-label": ""})
+    assert post(admin, "/admin/calendars/hotline", form)[0] == 302
+    data = draft_data(app)
+    assert data is not None
+    assert [e["label"] for e in data["calendars"]["hotline"]["exceptions"]] == ["veille de Noël"]

@@ -13,6 +13,11 @@ from ivr.admin.blueprint import bp
 from ivr.admin.drafts import working
 from ivr.admin.editing import FieldErrors, save, split_list
 
+EXCEPTION_FIELDS = ("kind", "start", "end", "label", "ranges")
+BLANK_ROWS = 2
+MAX_ROWS = 500
+KINDS = (("closure", "fermeture"), ("opening", "ouverture"))
+
 DAYS = (
     ("mon", "Lundi"),
     ("tue", "Mardi"),
@@ -69,12 +74,51 @@ def _from_form(old: dict[str, Any]) -> dict[str, Any]:
         ranges = split_list(form.get(f"weekly_{day}", ""))
         if ranges:
             weekly[day] = ranges
-    return {
+    new = {
         **old,
         "timezone": form.get("timezone", "").strip(),
         "holidays": form.get("holidays", "").strip() or None,
         "weekly": weekly,
     }
+    if form.get("exceptions_form"):  # the form showed the exceptions table
+        new["exceptions"] = _exceptions_from_form()
+    return new
+
+
+def _exceptions_from_form() -> list[dict[str, Any]]:
+    """The rows of the exceptions table; a row without start date nor label is dropped."""
+    form = request.form
+    rows = []
+    count = min(form.get("exceptions_rows", 0, type=int) or 0, MAX_ROWS)
+    for i in range(count):
+        row = {f: form.get(f"exc-{i}-{f}", "").strip() for f in EXCEPTION_FIELDS}
+        if not (row["start"] or row["label"]):
+            continue
+        rows.append(
+            {
+                "kind": row["kind"],
+                "start": row["start"],
+                "end": row["end"] or None,
+                "label": row["label"],
+                "ranges": split_list(row["ranges"]),
+            }
+        )
+    return rows
+
+
+def _exception_rows(exceptions: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Rows to show: the exceptions, then blank rows to add new ones."""
+    rows = [
+        {
+            "kind": e.get("kind", "closure"),
+            "start": str(e.get("start") or ""),
+            "end": str(e.get("end") or ""),
+            "label": e.get("label", ""),
+            "ranges": ", ".join(e.get("ranges") or []),
+        }
+        for e in exceptions
+    ]
+    return rows + [dict.fromkeys(EXCEPTION_FIELDS, "") for _ in range(BLANK_ROWS)]
 
 
 @bp.route("/calendars/<key>", methods=["GET", "POST"])
@@ -87,11 +131,13 @@ def calendar(key: str) -> str | BaseResponse | tuple[str, int]:
         abort(404)
     old = items[key]
     values = _values(old)
+    rows = _exception_rows(old.get("exceptions", []))
     errors: FieldErrors | None = None
     if request.method == "POST":
         new = _from_form(old)
         items[key] = new
         values = {k: request.form.get(k, "") for k in values}
+        rows = _exception_rows(new.get("exceptions", []))
         errors = save(
             session,
             work,
@@ -111,7 +157,8 @@ def calendar(key: str) -> str | BaseResponse | tuple[str, int]:
         values=values,
         errors=errors,
         days=DAYS,
-        exceptions=old.get("exceptions", []),
+        rows=rows,
+        kinds=KINDS,
         used_by=_users(work.data).get(key, []),
     )
     return (page, 422) if errors else page
