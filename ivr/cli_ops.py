@@ -6,7 +6,7 @@ import logging
 
 import click
 
-JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge")
+JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge", "replay")
 
 
 @click.command("scheduler")

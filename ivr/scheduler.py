@@ -163,6 +163,8 @@ def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler
     scheduler.add_job(_job(app, "sweep", work["sweep"], ld), "interval", minutes=10, id="sweep")
     scheduler.add_job(_job(app, "purge", work["purge"], ld), "cron", hour=3, minute=17,
                       id="purge")  # fmt: skip
+    # The spool is this machine's own disk: every scheduler replays it, active or standby.
+    scheduler.add_job(_job(app, "replay", work["replay"]), "interval", seconds=30, id="replay")
     if leadership is not None:
         leadership.on_active = lambda: _catch_up(scheduler)
         scheduler.add_job(leadership.check, "interval", id="lease", next_run_time=start,

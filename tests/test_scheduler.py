@@ -14,6 +14,7 @@ def test_scheduler_has_one_of_each_job(app: Flask) -> None:
         "deadlines",
         "dispatch",
         "purge",
+        "replay",
         "sweep",
     ]
     assert scheduler._job_defaults["max_instances"] == 1  # never two dispatches at once
@@ -33,3 +34,6 @@ def test_jobs_run_command(runner: IvrRunner) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("deadlines: DeadlineReport(warned=0, overdue=0)")
     assert runner.invoke("jobs", "run", "nothing").exit_code == 2
+    replay = runner.invoke("jobs", "run", "replay")
+    assert replay.exit_code == 0, replay.output
+    assert replay.output.startswith("replay: ")
