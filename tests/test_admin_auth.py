@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import time_machine
 from flask import Flask
@@ -169,3 +170,15 @@ def test_one_address_trying_many_usernames_is_stopped(app: Flask) -> None:
         # Another address is not concerned.
         user = authenticate(session, "alice", ADMIN_PASSWORD, address="10.0.0.10", now=now)
         assert user is not None and user.username == "alice"
+
+
+def test_cookie_is_https_only_behind_an_https_public_url(tmp_path: Path) -> None:
+    from ivr.app import create_app
+    from ivr.settings import Settings
+
+    https = create_app(Settings(instance_dir=tmp_path / "a", public_url="https://ivr.example.org"))
+    assert https.config["SESSION_COOKIE_SECURE"] is True
+    forced = create_app(Settings(instance_dir=tmp_path / "b", secure_cookies=True))
+    assert forced.config["SESSION_COOKIE_SECURE"] is True
+    plain = create_app(Settings(instance_dir=tmp_path / "c", public_url="http://10.0.0.1:8000"))
+    assert plain.config["SESSION_COOKIE_SECURE"] is False

@@ -392,3 +392,15 @@ def test_adding_and_refusing_an_exceptional_closure(app: Flask, admin: FlaskClie
     data = draft_data(app)
     assert data is not None
     assert [e["label"] for e in data["calendars"]["hotline"]["exceptions"]] == ["veille de Noël"]
+
+
+def test_a_draft_equal_to_the_active_revision_is_not_published(
+    app: Flask, admin: FlaskClient
+) -> None:
+    post(admin, "/admin/directory/referents/auvergne-durand", referent_form(name="S. Durand"))
+    post(admin, "/admin/directory/referents/auvergne-durand", referent_form())  # and back
+    status, _, html = post(admin, "/admin/publish", {"comment": "rien"})
+    assert status == 422 and "rien à publier" in html
+    with session_scope(app) as session:
+        assert active_revision_id(session) == 1
+        assert get_revision(session, 2) is None

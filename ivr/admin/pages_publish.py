@@ -45,6 +45,8 @@ def publish() -> Page:
     if request.method == "POST" and work.draft is not None:
         if not comment:
             errors.add("comment", "Dites en une phrase ce qui change et pourquoi.")
+        if not summarize(base, work.data):
+            errors.other.append("Le brouillon est identique à la révision active : rien à publier.")
         doc = None
         try:
             doc = validate_document(work.data)
