@@ -159,7 +159,9 @@ class Dispatcher:
                 to=agents[attempts % len(agents)],
                 from_=doc.service.outgoing_caller_id,
                 path=f"/voice/outbound/agent?cb={callback_id}",
-                status_path=f"/voice/outbound/status?cb={callback_id}",
+                # The attempt number lets the status webhook adopt this call
+                # even when its CallSid never reached the row (see outbound.status).
+                status_path=f"/voice/outbound/status?cb={callback_id}&n={attempts + 1}",
                 timeout=doc.tickets.callback_ring_seconds,
             )
         except TwilioUnavailable as exc:

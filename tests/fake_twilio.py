@@ -27,12 +27,13 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        self.requests.append({"method": method, "url": url, "data": dict(data or {})})
+        entry: dict[str, Any] = {"method": method, "url": url, "data": dict(data or {})}
+        self.requests.append(entry)
         if self.failures:
             status = self.failures.pop(0)
             return Response(status, '{"code": 20500, "message": "Service unavailable"}')
         prefix = "SM" if url.endswith("/Messages.json") else "CA"
-        sid = prefix + secrets.token_hex(16)
+        sid = entry["sid"] = prefix + secrets.token_hex(16)
         return Response(201, f'{{"sid": "{sid}", "status": "queued"}}')
 
     @property

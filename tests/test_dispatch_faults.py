@@ -180,6 +180,35 @@ def test_killed_mid_dispatch_nothing_dialled_twice_nothing_forgotten(
     assert {c.status for c in rows(app).values()} == {"done"}
 
 
+def test_status_of_an_attempt_whose_sid_was_never_written_is_adopted(
+    app: Flask, clock_at: Callable[[datetime], None]
+) -> None:
+    [callback_id] = add_callbacks(app, 1, MONDAY_9)
+    http = FakeTwilioHttp()
+    clock_at(MONDAY_9)
+    gateway = lambda s: DyingGateway(s, http, {callback_id: "after"})  # noqa: E731
+    with pytest.raises(Killed):
+        Dispatcher(app, gateway=gateway, worker="host:2:dead").run_once()
+    [request] = http.calls
+    status_url = urlparse(str(request["data"]["StatusCallback"]))
+    assert parse_qs(status_url.query) == {"cb": [str(callback_id)], "n": ["1"]}
+    call_sid = request["sid"]
+    agent = Twilio(app, caller="+33199001000", to=HOTLINE)
+    path = f"{status_url.path}?{status_url.query}"
+    # A status for another attempt (an older call) is not taken for this one.
+    stale = f"/voice/outbound/status?cb={callback_id}&n=0"
+    assert agent.post(stale, {"CallStatus": "no-answer"}, call_sid=call_sid).status_code == 204
+    assert rows(app)[callback_id].status == "dialing"
+    # The agent let it ring out: the attempt failed now, retried after the usual spacing.
+    clock_at(paris(2026, 12, 28, 9, 1))
+    answer = agent.post(path, {"CallStatus": "no-answer"}, call_sid=call_sid)
+    assert answer.status_code == 204
+    row = rows(app)[callback_id]
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error == "agent: no-answer"
+    assert row.due_at == paris(2026, 12, 28, 9, 31)
+
+
 def test_a_claim_changed_by_hand_meanwhile_is_not_dialled(
     app: Flask, clock_at: Callable[[datetime], None]
 ) -> None:

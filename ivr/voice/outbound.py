@@ -140,6 +140,22 @@ def bridged() -> Response:
         return _hangup(doc, doc.prompts.callback_caller_absent)
 
 
+def _is_current_attempt(callback: Callback, call_sid: str) -> bool:
+    """Whether `call_sid` is the call of the callback's attempt now dialling.
+
+    A dispatcher that died between Twilio's answer and writing the CallSid left
+    the row without one: the status webhook of that attempt (`n` in its URL)
+    then brings the CallSid itself.
+    """
+    if callback.outbound_sid:
+        return callback.outbound_sid == call_sid
+    raw = request.args.get("n", "")
+    if not (raw.isdigit() and len(raw) < 6 and int(raw) == callback.attempts and call_sid):
+        return False
+    callback.outbound_sid = call_sid
+    return True
+
+
 @bp.post("/status")
 def status() -> Response:
     """The agent leg ended: in the call book; a callback still dialling failed."""
@@ -159,7 +175,7 @@ def status() -> Response:
             if (
                 form.call_status in FINAL
                 and callback.status == "dialing"
-                and callback.outbound_sid == form.call_sid
+                and _is_current_attempt(callback, form.call_sid)
             ):
                 reason = "not accepted" if form.call_status == "completed" else form.call_status
                 _retry(session, doc, callback, f"agent: {reason}")
