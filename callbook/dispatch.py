@@ -75,6 +75,20 @@ def stale_dialing(session: Session, now: datetime, older_than: timedelta) -> lis
     )
 
 
+def still_running(session: Session, callback_id: int, outbound_sid: str, now: datetime) -> None:
+    """Twilio says the call of this attempt goes on (a long conversation): wait again."""
+    session.execute(
+        update(Callback)
+        .where(
+            Callback.id == callback_id,
+            Callback.status == "dialing",
+            Callback.outbound_sid == outbound_sid,
+        )
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def get(session: Session, callback_id: int) -> Callback | None:
     return session.get(Callback, callback_id)
 

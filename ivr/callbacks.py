@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 STALE_CLAIM = timedelta(minutes=5)
 LOST_OUTCOME = timedelta(minutes=30)
+RUNNING = frozenset({"queued", "ringing", "in-progress"})  # Twilio call statuses
 
 
 @dataclass
@@ -92,16 +93,8 @@ class Dispatcher:
         report = DispatchReport()
         now = clock.now()
         _, doc = active_config(self.app).get()
+        self._settle_stale(doc, now)
         with session_scope(self.app) as session:
-            released = dispatch.release_stale(session, now, STALE_CLAIM)
-            if released:
-                log.warning("%s callback claim(s) left by a stopped dispatcher re-queued", released)
-            for callback in dispatch.stale_dialing(session, now, LOST_OUTCOME):
-                dispatch.attempt_failed(
-                    session, callback, "no outcome received",
-                    next_due=next_attempt(doc, callback, now),
-                    max_attempts=doc.tickets.callback_attempts, now=now,
-                )  # fmt: skip
             ids = dispatch.due_ids(session, now, limit)
             notify = [c.id for c in dispatch.to_notify(session)] if doc.tickets.sms else []
         report.due = len(ids)
@@ -127,6 +120,51 @@ class Dispatcher:
             outcome = self._place(doc, gateway, callback_id)
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
+
+    def _settle_stale(self, doc: ConfigDocument, now: datetime) -> None:
+        """Re-queue claims of stopped dispatchers; retry attempts whose outcome never came."""
+        with session_scope(self.app) as session:
+            released = dispatch.release_stale(session, now, STALE_CLAIM)
+            if released:
+                log.warning("%s callback claim(s) left by a stopped dispatcher re-queued", released)
+            lost = dispatch.stale_dialing(session, now, LOST_OUTCOME)
+            stale = [(c.id, c.outbound_sid) for c in lost]
+        running = self._still_running(stale)  # asked of Twilio, outside any transaction
+        with session_scope(self.app) as session:
+            for callback_id, sid in stale:
+                if callback_id in running:
+                    dispatch.still_running(session, callback_id, sid, now)
+                    continue
+                callback = dispatch.get(session, callback_id)
+                if callback is None or (callback.status, callback.outbound_sid) != ("dialing", sid):
+                    continue  # settled meanwhile by a webhook
+                dispatch.attempt_failed(
+                    session, callback, "no outcome received",
+                    next_due=next_attempt(doc, callback, now),
+                    max_attempts=doc.tickets.callback_attempts, now=now,
+                )  # fmt: skip
+
+    def _still_running(self, stale: list[tuple[int, str]]) -> set[int]:
+        """The stale attempts whose call Twilio says still goes on (a long conversation).
+
+        An attempt without a CallSid, or whose status cannot be read, is not
+        known to run: it is retried, as before.
+        """
+        known = [(callback_id, sid) for callback_id, sid in stale if sid]
+        if not known:
+            return set()
+        try:
+            gateway = self._gateway(self.settings)
+        except TwilioUnavailable:
+            return set()
+        running = set()
+        for callback_id, sid in known:
+            try:
+                if gateway.call_status(sid) in RUNNING:
+                    running.add(callback_id)
+            except TwilioUnavailable as exc:
+                log.warning("callback %s: status of %s unknown: %s", callback_id, sid, exc)
+        return running
 
     def _place(self, doc: ConfigDocument, gateway: TwilioGateway, callback_id: int) -> str:
         """Dial one claimed callback. The REST request runs outside any transaction."""

@@ -156,6 +156,11 @@ class TwilioGateway:
         )
         return str(created.sid)
 
+    def call_status(self, call_sid: str) -> str:
+        """Twilio's status of call `call_sid`: queued, ringing, in-progress, completed…"""
+        fetched = self._retry(lambda: self._client.calls(call_sid).fetch())
+        return str(fetched.status)
+
     def sms(self, *, to: str, from_: str, body: str) -> str:
         created = self._retry(lambda: self._client.messages.create(to=to, from_=from_, body=body))
         return str(created.sid)

@@ -10,11 +10,16 @@ from twilio.http.response import Response
 
 
 class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
-    """Answers like Twilio: 201 with a new sid, or the scripted failures first."""
+    """Answers like Twilio: 201 with a new sid, or the scripted failures first.
+
+    A GET of a call (`calls(sid).fetch()`) answers its status from `call_status`,
+    "completed" unless a test set another one.
+    """
 
     def __init__(self, failures: list[int] | None = None) -> None:
         self.requests: list[dict[str, Any]] = []
         self.failures = list(failures or [])
+        self.call_status: dict[str, str] = {}
 
     def request(
         self,
@@ -32,6 +37,10 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
         if self.failures:
             status = self.failures.pop(0)
             return Response(status, '{"code": 20500, "message": "Service unavailable"}')
+        if method.upper() == "GET" and "/Calls/" in url:
+            sid = url.rsplit("/", 1)[1].removesuffix(".json")
+            status = self.call_status.get(sid, "completed")
+            return Response(200, f'{{"sid": "{sid}", "status": "{status}"}}')
         prefix = "SM" if url.endswith("/Messages.json") else "CA"
         sid = entry["sid"] = prefix + secrets.token_hex(16)
         return Response(201, f'{{"sid": "{sid}", "status": "queued"}}')

@@ -209,6 +209,37 @@ def test_status_of_an_attempt_whose_sid_was_never_written_is_adopted(
     assert row.due_at == paris(2026, 12, 28, 9, 31)
 
 
+def test_a_long_conversation_is_not_taken_for_a_lost_outcome(
+    app: Flask, clock_at: Callable[[datetime], None]
+) -> None:
+    [callback_id] = add_callbacks(app, 1, MONDAY_9)
+    http = FakeTwilioHttp()
+    dispatcher = Dispatcher(app, gateway=lambda s: TwilioGateway(s, http_client=http))
+    clock_at(MONDAY_9)
+    assert dispatcher.run_once().placed == 1
+    [request] = http.calls
+    agent = Twilio(app, caller="+33199001000", to=HOTLINE)
+    agent.step(f"/voice/outbound/agent?cb={callback_id}")
+    agent.step(f"/voice/outbound/agent-answer?cb={callback_id}", {"Digits": "1"})
+    # Forty minutes of conversation: Twilio says the call goes on, nobody is dialled again.
+    http.call_status[request["sid"]] = "in-progress"
+    clock_at(paris(2026, 12, 28, 9, 40))
+    assert dispatcher.run_once().placed == 0
+    assert (rows(app)[callback_id].status, len(http.calls)) == ("dialing", 1)
+    fetches = [r for r in http.requests if r["method"] == "GET"]
+    assert [r["url"].rsplit("/", 1)[1] for r in fetches] == [f"{request['sid']}.json"]
+    # The conversation ends but its outcome is lost: 30 minutes after the last
+    # check, Twilio says "completed" and the attempt is retried as before.
+    http.call_status[request["sid"]] = "completed"
+    clock_at(paris(2026, 12, 28, 10, 5))
+    assert dispatcher.run_once().placed == 0
+    assert rows(app)[callback_id].status == "dialing"
+    clock_at(paris(2026, 12, 28, 10, 11))
+    dispatcher.run_once()
+    row = rows(app)[callback_id]
+    assert (row.status, row.last_error) == ("pending", "no outcome received")
+
+
 def test_a_claim_changed_by_hand_meanwhile_is_not_dialled(
     app: Flask, clock_at: Callable[[datetime], None]
 ) -> None:
