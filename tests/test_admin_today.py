@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 
 import pytest
@@ -108,6 +110,7 @@ def test_schedules_page_agenda_and_holidays(login_as: Login) -> None:
     assert "vendredi 25 décembre 2026" in page and "Noël" in page
     assert "astreinte : Chloé Bernard (60 min)" in page
     assert "Lundi de Pâques" in page
+    assert re.search(r"relève le lundi à 09:00\s+chaque semaine", page)
     moselle = text(viewer, "/admin/schedules?calendar=alsace-moselle&from=2026-10-24")
     assert "Saint-Étienne" in moselle and "Vendredi saint" in moselle
     assert "25 h (changement d'heure)" in moselle
