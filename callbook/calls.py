@@ -27,7 +27,6 @@ BUSY_HORIZON = timedelta(hours=6)
 """A call open longer than this is stale (its status callback was lost): not busy."""
 
 IN_HOURS_ROUTES = frozenset({"referent", "hotline", "no_phone"})
-_KNOWN_CALLS = "callbook.calls.known"  # session.info key: CallSid -> Call
 SPOOL_KEY = "spool"
 
 
@@ -78,16 +77,7 @@ def session() -> Iterator[Session]:
 
 
 def find_call(session: Session, call_sid: str) -> Call | None:
-    # A webhook looks its call up several times in one unit of work: ask the
-    # database once (the session's identity map keeps the loaded row anyway,
-    # so a second SELECT would not refresh it).
-    known: dict[str, Call] = session.info.setdefault(_KNOWN_CALLS, {})
-    call = known.get(call_sid)
-    if call is None or call not in session:
-        call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
-        if call is not None:
-            known[call_sid] = call
-    return call
+    return session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
 
 
 def _get_or_create(session: Session, form: CallForm, call_sid: str, now: datetime) -> Call:
