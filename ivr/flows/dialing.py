@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
@@ -32,7 +33,7 @@ def dial_next(
     state: CallState,
     doc: ConfigDocument,
     now: datetime,
-    busy: frozenset[str],
+    busy: Container[str],
     response: VoiceResponse | None = None,
     events: list[Event] | None = None,
 ) -> Step:
@@ -81,7 +82,7 @@ def dial_result(
     state: CallState,
     doc: ConfigDocument,
     now: datetime,
-    busy: frozenset[str],
+    busy: Container[str],
     status: str,
     duration: int,
 ) -> Step:

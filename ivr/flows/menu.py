@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -64,7 +65,7 @@ def choose(
     state: CallState,
     doc: ConfigDocument,
     now: datetime,
-    busy: frozenset[str],
+    busy: Container[str],
     digits: str,
     speech: str,
 ) -> Step:

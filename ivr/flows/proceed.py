@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -17,7 +18,7 @@ def after_motive(
     state: CallState,
     doc: ConfigDocument,
     now: datetime,
-    busy: frozenset[str],
+    busy: Container[str],
     response: VoiceResponse,
     events: list[Event],
 ) -> Step:
@@ -33,7 +34,7 @@ def route(
     state: CallState,
     doc: ConfigDocument,
     now: datetime,
-    busy: frozenset[str],
+    busy: Container[str],
     response: VoiceResponse,
     events: list[Event],
 ) -> Step:

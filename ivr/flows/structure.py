@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -43,7 +44,7 @@ def department_code(digits: str) -> str | None:
 
 
 def choose(
-    state: CallState, doc: ConfigDocument, now: datetime, busy: frozenset[str], digits: str
+    state: CallState, doc: ConfigDocument, now: datetime, busy: Container[str], digits: str
 ) -> Step:
     response = VoiceResponse()
     code = department_code(digits)

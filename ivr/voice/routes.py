@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, g, request
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
-StepHandler = Callable[[CallState, ConfigDocument, datetime, frozenset[str], VoiceForm], Step]
+StepHandler = Callable[[CallState, ConfigDocument, datetime, Container[str], VoiceForm], Step]
 
 
 @bp.before_request
@@ -69,6 +69,19 @@ def _request_key(form: VoiceForm) -> str:
     return digest.hexdigest()[:32]
 
 
+class BusyNumbers(Container[str]):
+    """Numbers on another of our calls, asked of the call book only when a step dials."""
+
+    def __init__(self, session: Session, call_sid: str, now: datetime) -> None:
+        self._session, self._call_sid, self._now = session, call_sid, now
+        self._numbers: frozenset[str] | None = None
+
+    def __contains__(self, number: object) -> bool:
+        if self._numbers is None:
+            self._numbers = calls.busy_numbers(self._session, exclude=self._call_sid, now=self._now)
+        return number in self._numbers
+
+
 def _run(form: VoiceForm, handler: StepHandler, call_sid: str | None = None) -> Response:
     sid = call_sid or form.call_sid
     now = clock.now()
@@ -84,7 +97,7 @@ def _run(form: VoiceForm, handler: StepHandler, call_sid: str | None = None) -> 
                 if replayed is not None:
                     return Response(replayed, 200, mimetype="text/xml")
                 state = store.load_or_start(session, form, sid, revision, now)
-                busy = calls.busy_numbers(session, exclude=sid, now=now)
+                busy = BusyNumbers(session, sid, now)
                 g.voice_session = session
                 step = handler(state, doc, now, busy, form)
                 calls.save_step(session, form, sid, store.record(step), now, key)
@@ -183,7 +196,7 @@ def department() -> Response:
 
 
 def _dial_result(
-    state: CallState, doc: ConfigDocument, now: datetime, busy: frozenset[str], form: VoiceForm
+    state: CallState, doc: ConfigDocument, now: datetime, busy: Container[str], form: VoiceForm
 ) -> Step:
     if not state.legs:
         # No dialling known for this call (state lost or a stray request): the
@@ -222,7 +235,7 @@ def whisper_answer() -> Response:
 @bp.post("/voicemail")
 def voicemail_recorded() -> Response:
     def handler(
-        state: CallState, doc: ConfigDocument, now: datetime, busy: frozenset[str], form: VoiceForm
+        state: CallState, doc: ConfigDocument, now: datetime, busy: Container[str], form: VoiceForm
     ) -> Step:
         recording = voicemail.Recording(
             form.recording_sid, form.recording_url, form.recording_duration
@@ -235,7 +248,7 @@ def voicemail_recorded() -> Response:
 @bp.post("/callback-choice")
 def callback_choice() -> Response:
     def handler(
-        state: CallState, doc: ConfigDocument, now: datetime, busy: frozenset[str], form: VoiceForm
+        state: CallState, doc: ConfigDocument, now: datetime, busy: Container[str], form: VoiceForm
     ) -> Step:
         sink = _callback_sink(doc, now)
         return voicemail.callback_choice(state, doc, now, form.digits, sink)
