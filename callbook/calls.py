@@ -98,14 +98,6 @@ def _get_or_create(session: Session, form: CallForm, call_sid: str, now: datetim
     return call
 
 
-def load_state(session: Session, call_sid: str) -> dict[str, Any] | None:
-    """The flow state stored with the call, as saved by `save_step`."""
-    call = find_call(session, call_sid)
-    if call is None or not call.state:
-        return None
-    return call.state
-
-
 def replayed(session: Session, call_sid: str, request_key: str) -> str | None:
     """The answer already given to this very request, if Twilio is retrying it."""
     call = find_call(session, call_sid)
@@ -148,13 +140,17 @@ def save_step(
     now: datetime,
     request_key: str,
     spool_id: str = "",
+    *,
+    call: Call | None = None,
 ) -> Call:
     """Store the step's state and events on the call row (created if needed).
 
     `spool_id`: the step was spooled while the database was down; its events
-    are stamped with it (see `spooled_step_saved`).
+    are stamped with it (see `spooled_step_saved`). `call`: the row the caller
+    already loaded in this session, spared a second lookup.
     """
-    call = _get_or_create(session, form, call_sid, now)
+    if call is None or call.call_sid != call_sid:
+        call = _get_or_create(session, form, call_sid, now)
     call.state = step.state
     call.revision = call.revision or step.revision
     call.contact = step.contact

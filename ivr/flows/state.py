@@ -6,6 +6,7 @@ action paths, never state a caller could forge.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -77,7 +78,7 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class Step:
     """What a flow step answers: TwiML, the new state, the events to record."""
 
@@ -85,6 +86,7 @@ class Step:
     state: CallState
     events: list[Event] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def twiml(self) -> str:
+        """The TwiML document, serialised once (stored with the call and answered)."""
         return str(self.response)

@@ -29,7 +29,7 @@ from ivr.flows import dialing, menu, proceed, structure, voicemail, welcome
 from ivr.flows.state import CallState, Step
 from ivr.flows.voicemail import CallbackSink, VoicemailSink
 from ivr.runtime import NoActiveConfig, current_config, last_known, last_known_config
-from ivr.twilio_adapter import signature_valid, twiml
+from ivr.twilio_adapter import signature_valid
 from ivr.voice import aftercall, store
 from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import CALL_SID, VoiceForm
@@ -93,15 +93,16 @@ def _run(form: VoiceForm, handler: StepHandler, call_sid: str | None = None) -> 
             revision, doc = current_config()
             with calls.session() as session:
                 key = _request_key(form)
-                replayed = calls.replayed(session, sid, key)
-                if replayed is not None:
-                    return Response(replayed, 200, mimetype="text/xml")
-                state = store.load_or_start(session, form, sid, revision, now)
+                call = calls.find_call(session, sid)
+                if call is not None and call.last_request_key == key and call.last_response:
+                    # Twilio retried this very request: the same answer again.
+                    return Response(call.last_response, 200, mimetype="text/xml")
+                state = store.state_of(call, form, sid, revision, now)
                 busy = BusyNumbers(session, sid, now)
                 g.voice_session = session
                 step = handler(state, doc, now, busy, form)
-                calls.save_step(session, form, sid, store.record(step), now, key)
-            return twiml(step.response)
+                calls.save_step(session, form, sid, store.record(step), now, key, call=call)
+            return Response(step.twiml, 200, mimetype="text/xml")
         except (SQLAlchemyError, OSError, LookupError) as exc:
             if not _database_failed(exc):
                 log.exception("voice step failed on %s for %s; answering degraded TwiML",
@@ -142,7 +143,7 @@ def _run_spooled(
         # Who is busy on other calls is unknown: nobody is skipped.
         step = handler(state, doc, now, frozenset(), form)
         spool.write_step(sid, form, store.record_data(step), now, key)
-        return twiml(step.response)
+        return Response(step.twiml, 200, mimetype="text/xml")
     except (OSError, LookupError, ValueError):
         log.exception("spooled step failed on %s for %s; answering degraded TwiML",
                       request.path, sid)  # fmt: skip

@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from callbook import calls
+from callbook.book import Call
 from ivr.flows.state import CallState, Step
 from ivr.voice.forms import VoiceForm
 
 
-def load_or_start(
-    session: Session, form: VoiceForm, call_sid: str, revision: int, now: datetime
+def state_of(
+    call: Call | None, form: VoiceForm, call_sid: str, revision: int, now: datetime
 ) -> CallState:
-    data = calls.load_state(session, call_sid)
-    if data is not None:
-        return CallState.model_validate(data)
+    """The flow state saved on the call row, or a new call's state."""
+    if call is not None and call.state:
+        return CallState.model_validate(call.state)
     return start(form, call_sid, revision, now)
 
 
