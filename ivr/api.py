@@ -217,9 +217,12 @@ def _day(name: str) -> date:
     if not text:
         raise ApiError(422, f"{name}: a day is required (YYYY-MM-DD)", [name])
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ApiError(422, f"{name}: '{text[:40]}' is not a day (YYYY-MM-DD)", [name]) from exc
+    if not 1900 <= day.year <= 2999:  # beyond, local days do not convert to UTC instants
+        raise ApiError(422, f"{name}: a day between 1900 and 2999", [name])
+    return day
 
 
 def _period_args() -> tuple[datetime, datetime, str | None, str]:
@@ -315,3 +318,12 @@ def init_app(app: Flask) -> None:
     # Routing errors happen before a blueprint is chosen: handle them app-wide,
     # for our prefix only.
     app.register_error_handler(HTTPException, _http_error)
+
+
+# -- the rest of the API, on the same blueprint -----------------------------------------------
+# Personal tokens with roles (ivr/api_auth.py) replace the single-token check above;
+# the modules below add their routes to `bp` when imported.
+
+from ivr import api_auth, api_config, api_openapi, api_tickets, api_users  # noqa: E402, F401
+
+bp.before_request_funcs[None] = [api_auth.require_token]

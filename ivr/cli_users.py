@@ -19,7 +19,7 @@ ROLE = click.Choice(ROLES)
 
 @click.group("users")
 def users_group() -> None:
-    """Admin interface accounts: create, set a password, disable, list.
+    """Admin interface accounts: create, set a password, disable, list, API tokens.
 
     Roles: admin (everything), technician (tickets, callbacks, call book
     notes, own on-call overrides), viewer (reports).
@@ -103,6 +103,37 @@ def users_disable(username: str) -> None:
             session, user, actor=f"cli:{_default_author()}", now=clock.now(), active=False
         )
         click.echo(f"user {user.username} disabled")
+
+
+@users_group.command("token")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Revoke USERNAME's token instead of making one.")
+def users_token(username: str, revoke: bool) -> None:
+    """A JSON API token for USERNAME, printed once (the previous one is revoked).
+
+    The token acts with USERNAME's role; only its hash is stored. With
+    --revoke, USERNAME's token stops working and no new one is made.
+    """
+    from callbook.api_tokens import issue_token, revoke_tokens
+    from callbook.db import session_scope
+    from ivr import clock
+    from ivr.cli import _app_context, _default_author
+
+    with _app_context(), session_scope() as session:
+        user = _user(session, username)
+        actor, now = f"cli:{_default_author()}", clock.now()
+        if revoke:
+            count = revoke_tokens(session, user, actor=actor, now=now)
+            click.echo(f"{count} token(s) of {user.username} revoked")
+            return
+        if not user.active:
+            raise click.ClickException(f"user '{user.username}' is disabled")
+        token = issue_token(session, user, actor=actor, now=now)
+    click.echo(token)
+    click.echo(
+        f"the API token of {user.username} ({user.role}); it is shown only now",
+        err=True,
+    )
 
 
 @users_group.command("list")

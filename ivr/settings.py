@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     )
     api_token: SecretStr = Field(
         default=SecretStr(""),
-        description="Bearer token of the JSON API (/api/v1); empty means the API is off.",
+        description="Shared bearer token of the JSON API (/api/v1), full access, for scripts; "
+        "empty means only personal tokens (`ivr users token`) work.",
     )
     twilio_account_sid: str = Field(
         default="",

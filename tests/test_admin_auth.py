@@ -101,7 +101,7 @@ def test_post_without_csrf_token_is_refused(app: Flask, client: FlaskClient) -> 
 def test_csrf_does_not_apply_to_webhooks_and_api(client: FlaskClient) -> None:
     # Both answer for their own reasons (signature, bearer token), never the CSRF 400.
     assert client.post("/voice/incoming", data={}).status_code == 403
-    assert client.put("/api/v1/calls/CA1/note", json={"note": "x"}).status_code == 403
+    assert client.put("/api/v1/calls/CA1/note", json={"note": "x"}).status_code == 401
 
 
 def test_disabling_a_user_ends_their_session(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import callbook.api_tokens
 import callbook.audit
 import callbook.book
 import callbook.drafts

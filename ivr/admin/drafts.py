@@ -15,9 +15,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from callbook.audit import record_audit
-from callbook.drafts import ConfigDraft, get_draft, save_draft
-from callbook.revisions import active_revision
-from ivr.config import ConfigDocument, to_data, validate_document
+from callbook.drafts import ConfigDraft, discard_draft, get_draft, save_draft
+from callbook.models import ConfigRevision
+from callbook.revisions import (
+    activate_revision,
+    active_revision,
+    active_revision_id,
+    get_revision,
+    save_revision,
+)
+from ivr.admin.diffs import summarize
+from ivr.config import ConfigDocument, ConfigInvalid, Problem, to_data, validate_document
+
+MAX_AUDITED_CHANGES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +94,68 @@ def save_edit(
 
 def _base(work: Working) -> int | None:
     return work.draft.base_revision_id if work.draft is not None else work.active_id
+
+
+class PublishRefused(ValueError):
+    """The draft cannot be published; `problems` says why (path "comment", "" or a field)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def publish_draft(session: Session, work: Working, comment: str, *, actor: str) -> ConfigRevision:
+    """Store the draft as a new active revision, audit it, and drop the draft.
+
+    Raises PublishRefused (nothing stored) without a comment, without a draft,
+    when the draft equals the active revision, or when it does not validate.
+    """
+    active = get_revision(session, work.active_id) if work.active_id else None
+    base = active.document if active is not None else {}
+    problems: list[Problem] = []
+    if work.draft is None:
+        problems.append(Problem("", "Aucun brouillon : rien à publier."))
+    if not comment.strip():
+        problems.append(Problem("comment", "Dites en une phrase ce qui change et pourquoi."))
+    if work.draft is not None and not summarize(base, work.data):
+        problems.append(
+            Problem("", "Le brouillon est identique à la révision active : rien à publier.")
+        )
+    doc = None
+    try:
+        doc = validate_document(work.data)
+    except ConfigInvalid as exc:
+        problems.extend(exc.problems)
+    if doc is None or problems:
+        raise PublishRefused(problems)
+    rev = save_revision(session, doc, author=actor, comment=comment.strip())
+    changes = summarize(base, rev.document)[:MAX_AUDITED_CHANGES]
+    record_audit(
+        session,
+        actor,
+        "config",
+        rev.id,
+        "publish",
+        {"revision": work.active_id},
+        {
+            "revision": rev.id,
+            "comment": comment.strip(),
+            "changes": [[c.path, c.old, c.new] for c in changes],
+        },
+    )
+    discard_draft(session)
+    return rev
+
+
+def roll_back(session: Session, number: int, *, actor: str) -> int | None:
+    """Make revision `number` active again, audited; the previously active number.
+
+    Raises UnknownRevision, or ConfigInvalid when that revision no longer
+    validates (the active revision is then untouched).
+    """
+    was = active_revision_id(session)
+    activate_revision(session, number, author=actor)
+    record_audit(
+        session, actor, "config", number, "rollback", {"revision": was}, {"revision": number}
+    )
+    return was

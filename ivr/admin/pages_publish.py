@@ -8,24 +8,16 @@ from werkzeug.wrappers import Response as BaseResponse
 from callbook.audit import record_audit
 from callbook.db import get_session
 from callbook.drafts import discard_draft
-from callbook.revisions import (
-    UnknownRevision,
-    activate_revision,
-    active_revision_id,
-    get_revision,
-    list_revisions,
-    save_revision,
-)
+from callbook.revisions import UnknownRevision, active_revision_id, get_revision, list_revisions
 from ivr import clock
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.diffs import short, summarize, yaml_diff
-from ivr.admin.drafts import working
+from ivr.admin.drafts import PublishRefused, publish_draft, roll_back, working
 from ivr.admin.editing import FieldErrors, actor
 from ivr.config import ConfigInvalid, coverage_warnings, validate_document
 
 Page = str | BaseResponse | tuple[str, int]
-MAX_AUDITED_CHANGES = 100
 
 
 @bp.app_template_filter("short")
@@ -43,32 +35,15 @@ def publish() -> Page:
     errors = FieldErrors()
     comment = request.form.get("comment", "").strip()
     if request.method == "POST" and work.draft is not None:
-        if not comment:
-            errors.add("comment", "Dites en une phrase ce qui change et pourquoi.")
-        if not summarize(base, work.data):
-            errors.other.append("Le brouillon est identique à la révision active : rien à publier.")
-        doc = None
         try:
-            doc = validate_document(work.data)
-        except ConfigInvalid as exc:
-            errors.other.extend(str(p) for p in exc.problems)
-        if doc is not None and not errors:
-            rev = save_revision(session, doc, author=actor(), comment=comment)
-            changes = summarize(base, rev.document)[:MAX_AUDITED_CHANGES]
-            record_audit(
-                session,
-                actor(),
-                "config",
-                rev.id,
-                "publish",
-                {"revision": work.active_id},
-                {
-                    "revision": rev.id,
-                    "comment": comment,
-                    "changes": [[c.path, c.old, c.new] for c in changes],
-                },
-            )
-            discard_draft(session)
+            rev = publish_draft(session, work, comment, actor=actor())
+        except PublishRefused as exc:
+            for problem in exc.problems:
+                if problem.path == "comment":
+                    errors.add("comment", problem.message)
+                else:
+                    errors.other.append(str(problem) if problem.path else problem.message)
+        else:
             session.commit()
             flash(f"Révision n° {rev.id} publiée : les appels l'utilisent dès maintenant.")
             return redirect(url_for("admin.revision", number=rev.id))
@@ -139,18 +114,14 @@ def revision(number: int) -> str:
 @require_role()
 def rollback(number: int) -> BaseResponse:
     session = get_session()
-    was = active_revision_id(session)
     try:
-        activate_revision(session, number, author=actor())
+        was = roll_back(session, number, actor=actor())
     except UnknownRevision:
         abort(404)
     except ConfigInvalid as exc:
         session.rollback()
         flash(f"La révision n° {number} n'est plus valide et reste inactive : {exc}", "error")
         return redirect(url_for("admin.revision", number=number))
-    record_audit(
-        session, actor(), "config", number, "rollback", {"revision": was}, {"revision": number}
-    )
     session.commit()
     flash(f"Révision n° {number} de nouveau active (à la place de la n° {was}).")
     return redirect(url_for("admin.history"))

@@ -1,0 +1,207 @@
+"""Pydantic models of the JSON API's bodies, query strings and answers.
+
+They validate what comes in (field paths in errors) and shape what goes out;
+the OpenAPI document is built from their JSON schemas.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TicketStatus = Literal["new", "assigned", "in_progress", "waiting", "resolved", "closed"]
+Priority = Literal["urgent", "high", "normal", "low"]
+Role = Literal["admin", "technician", "viewer"]
+MAX_ID = 2**31 - 1
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Error(BaseModel):
+    """Every error: what went wrong, and the paths of the inputs at fault."""
+
+    error: str
+    fields: list[str]
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+class PublishBody(Body):
+    comment: str = Field(min_length=1, max_length=500, description="What changes and why.")
+
+
+class DiffQuery(Body):
+    against: int | None = Field(
+        default=None, ge=0, le=MAX_ID, description="Revision to compare with (default: N - 1)."
+    )
+
+
+class RevisionOut(Answer):
+    number: int
+    author: str
+    comment: str
+    created_at: datetime
+    active: bool
+
+
+class ActiveConfigOut(BaseModel):
+    revision: RevisionOut
+    document: dict[str, Any]
+
+
+class DraftOut(BaseModel):
+    is_draft: bool = Field(description="False: there is no draft, `document` is the active one.")
+    base_revision: int | None
+    active_revision: int | None
+    stale: bool = Field(description="The draft started from a revision no longer active.")
+    updated_by: str | None
+    updated_at: datetime | None
+    document: dict[str, Any]
+
+
+class ChangeOut(BaseModel):
+    path: str
+    kind: Literal["added", "removed", "changed"]
+    old: Any
+    new: Any
+
+
+class DiffOut(BaseModel):
+    before: int | None = Field(description="The older revision; null: the empty document.")
+    after: int
+    changes: list[ChangeOut]
+    diff: str = Field(description="Unified diff of the canonical YAML.")
+
+
+class ActivationOut(BaseModel):
+    active_revision: int
+    previous_revision: int | None
+
+
+# -- tickets and callbacks -----------------------------------------------------------
+
+
+class TicketQuery(Body):
+    status: Literal[
+        "open", "all", "new", "assigned", "in_progress", "waiting", "resolved", "closed"
+    ] = Field(default="open", description="'open' (every open status), 'all', or one status.")
+    priority: Priority | None = None
+    structure: str = Field(default="", max_length=64)
+    assignee: str = Field(default="", max_length=64)
+    overdue: bool = False
+    q: str = Field(default="", max_length=64, description="Ticket number or part of a number.")
+    page: int = Field(default=1, ge=1, le=10_000)
+
+
+class TicketPatch(Body):
+    status: TicketStatus | None = None
+    assignee: str | None = Field(
+        default=None, max_length=64, description="An active technician or admin; '' unassigns."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> TicketPatch:
+        if self.status is None and self.assignee is None:
+            raise ValueError("give status, assignee or both")
+        return self
+
+
+class MergeBody(Body):
+    into: str = Field(min_length=1, max_length=20, description="Number of the ticket kept.")
+
+
+class CallbackOut(Answer):
+    id: int
+    kind: str
+    ticket_id: int | None
+    caller_number: str
+    status: str
+    due_at: datetime
+    attempts: int
+    last_error: str
+
+
+class MessageOut(Answer):
+    id: int
+    duration: int
+    transcription: str
+    call_sid: str
+    created_at: datetime
+
+
+class HistoryOut(Answer):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class TicketOut(Answer):
+    number: str
+    caller_number: str
+    contact: str
+    structure: str
+    motive: str
+    family: str
+    priority: str
+    status: str
+    assignee: str
+    call_sid: str
+    urgent: bool
+    flagged: bool
+    created_at: datetime
+    updated_at: datetime
+    deadline_at: datetime | None
+
+
+class TicketList(BaseModel):
+    tickets: list[TicketOut]
+    page: int
+    more: bool
+
+
+class TicketDetail(TicketOut):
+    messages: list[MessageOut]
+    history: list[HistoryOut]
+    callbacks: list[CallbackOut]
+
+
+class MergeOut(BaseModel):
+    ticket: TicketOut
+    messages_moved: int
+
+
+class CallbackQuery(Body):
+    view: Literal["active", "pending", "failed", "done", "canceled", "all"] = "active"
+
+
+class RescheduleBody(Body):
+    due_at: datetime = Field(
+        description="The new moment; without an offset it is read in IVR_DEFAULT_TIMEZONE."
+    )
+
+
+# -- users ---------------------------------------------------------------------------
+
+
+class UserOut(Answer):
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+class UserCreate(Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+    role: Role
+    display_name: str = Field(default="", max_length=200)

@@ -1,0 +1,22 @@
+"""Personal API tokens for the JSON API tests."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from callbook.api_tokens import issue_token
+from callbook.db import session_scope
+from callbook.users import create_user, get_user
+from ivr import clock
+from tests.conftest import ADMIN_PASSWORD
+
+
+def token_for(app: Flask, role: str, username: str | None = None) -> dict[str, str]:
+    """Headers carrying a fresh token of user `username` (default `api-<role>`) with `role`."""
+    username = username or f"api-{role}"
+    with session_scope(app) as session:
+        user = get_user(session, username) or create_user(
+            session, username, ADMIN_PASSWORD, role=role, actor="test", now=clock.now()
+        )
+        token = issue_token(session, user, actor="test", now=clock.now())
+    return {"Authorization": f"Bearer {token}"}
