@@ -54,6 +54,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool]
+    technician: Mapped[str | None] = mapped_column(String(64))
+    """Id of the configured technician this account acts as (own on-call overrides)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -67,6 +69,7 @@ class User(Base):
             "display_name": self.display_name,
             "role": self.role,
             "active": self.active,
+            "technician": self.technician,
         }
 
 
@@ -160,7 +163,9 @@ def update_user(
     role: str | None = None,
     display_name: str | None = None,
     active: bool | None = None,
+    technician: str | None = None,
 ) -> None:
+    """Change what is given; `technician=""` unlinks the account from its technician."""
     before = user.public()
     if role is not None:
         _check_role(role)
@@ -169,6 +174,8 @@ def update_user(
         user.display_name = display_name.strip() or user.username
     if active is not None:
         user.active = active
+    if technician is not None:
+        user.technician = technician.strip() or None
     if user.public() == before:
         return
     user.updated_at = now

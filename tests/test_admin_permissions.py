@@ -30,6 +30,10 @@ def _public(rule: Rule) -> bool:
 ADMIN_ONLY_MODULES = (
     "ivr.admin.pages_directory",
     "ivr.admin.pages_calendars",
+    "ivr.admin.pages_oncall",
+    "ivr.admin.pages_technicians",
+    "ivr.admin.pages_contacts",
+    "ivr.admin.pages_settings",
     "ivr.admin.pages_motives",
     "ivr.admin.pages_publish",
     "ivr.admin.pages_audit",

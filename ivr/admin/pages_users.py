@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
+from callbook.revisions import active_revision
 from callbook.users import ROLES, UserError, create_user, get_user, list_users, set_password
 from callbook.users import update_user as change_user
 from ivr import clock
@@ -25,7 +26,15 @@ def users(errors: FieldErrors | None = None, values: dict[str, str] | None = Non
         roles=[(r, ROLE_LABELS[r]) for r in ROLES],
         errors=errors,
         values=values or {"role": "viewer"},
+        technicians=_technicians(),
     )
+
+
+def _technicians() -> list[tuple[str, str]]:
+    """Choices for the technician an account acts as: the active revision's technicians."""
+    rev = active_revision(get_session())
+    items = [] if rev is None else rev.document.get("technicians", [])
+    return [("", "aucun"), *((t["id"], t["name"]) for t in items)]
 
 
 @bp.post("/users")
@@ -78,6 +87,7 @@ def update_user(username: str) -> BaseResponse:
             role=role,
             active=active,
             display_name=request.form.get("display_name"),
+            technician=request.form.get("technician"),
         )
         password = request.form.get("password", "")
         if password:
