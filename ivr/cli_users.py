@@ -105,6 +105,38 @@ def users_disable(username: str) -> None:
         click.echo(f"user {user.username} disabled")
 
 
+@users_group.command("link")
+@click.argument("username")
+@click.argument("technician")
+def users_link(username: str, technician: str) -> None:
+    """Link USERNAME to the on-call TECHNICIAN id of the configuration ('-' unlinks).
+
+    A linked technician account may add or remove its own on-call overrides.
+    """
+    from callbook.db import session_scope
+    from callbook.revisions import active_revision
+    from callbook.users import update_user
+    from ivr import clock
+    from ivr.cli import _app_context, _default_author
+
+    with _app_context(), session_scope() as session:
+        user = _user(session, username)
+        if technician != "-":
+            rev = active_revision(session)
+            known = [str(t.get("id")) for t in (rev.document.get("technicians", []) if rev else [])]
+            if technician not in known:
+                raise click.ClickException(
+                    f"no technician '{technician}' in the active configuration "
+                    f"(known: {', '.join(known) or 'none'})"
+                )
+        update_user(
+            session, user, actor=f"cli:{_default_author()}", now=clock.now(),
+            technician="" if technician == "-" else technician,
+        )  # fmt: skip
+        linked = f"linked to technician {technician}" if technician != "-" else "unlinked"
+        click.echo(f"user {user.username} {linked}")
+
+
 @users_group.command("token")
 @click.argument("username")
 @click.option("--revoke", is_flag=True, help="Revoke USERNAME's token instead of making one.")

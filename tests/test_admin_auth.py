@@ -150,6 +150,14 @@ def test_cli_creates_lists_and_changes_users(app: Flask, runner: IvrRunner) -> N
             select(AuditEntry.action).where(AuditEntry.entity_id == "bob")
         ).all()
     assert actions == ["create"]
+    linked = runner.invoke("users", "link", "bob", "chloe")
+    assert linked.exit_code == 0 and "linked to technician chloe" in linked.output
+    unknown = runner.invoke("users", "link", "bob", "nobody")
+    assert unknown.exit_code == 1 and "no technician 'nobody'" in unknown.output
+    with session_scope(app) as session:
+        bob = get_user(session, "bob")
+        assert bob is not None and bob.technician == "chloe"
+    assert runner.invoke("users", "link", "bob", "-").exit_code == 0
 
 
 def test_one_address_trying_many_usernames_is_stopped(app: Flask) -> None:
