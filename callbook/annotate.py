@@ -39,6 +39,9 @@ class UnknownMotive(ValueError):
 
 
 def get_call(session: Session, call_sid: str) -> Call:
+    if any(ord(c) < 32 for c in call_sid):
+        # No CallSid holds control characters, and PostgreSQL refuses NUL in text.
+        raise UnknownCall(call_sid)
     call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
     if call is None:
         raise UnknownCall(call_sid)

@@ -180,8 +180,11 @@ def _apply(session: Session, call: Call, event: Event, now: datetime) -> None:
     elif event.kind == "route":
         call.route = str(data.get("route", ""))
         call.in_hours = call.route in IN_HOURS_ROUTES
-    elif event.kind == "voicemail.offered":
-        call.route = "voicemail" if call.route in ("closed", "", "voicemail") else call.route
+    elif event.kind == "voicemail.offered" and call.answered_at is None:
+        # The final route: a call nobody answered (referents, hotline, on-call
+        # or a closed message first) ends in voicemail; `in_hours` keeps the
+        # moment's answer.
+        call.route = "voicemail"
     elif event.kind == "answered":
         call.answered_by = str(data.get("target", ""))
         duration = int(data.get("duration", 0) or 0)

@@ -191,8 +191,12 @@ def write_xlsx(
     tz: str | ZoneInfo = DEFAULT_TIMEZONE,
     mask_numbers: bool = False,
     report: Report | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Write the history and the "Résultats" sheet; the number of history lines written."""
+    """Write the history and the "Résultats" sheet; the number of history lines written.
+
+    `now` is passed to `build_report` (overdue callbacks, overrun tickets).
+    """
     book = Workbook(write_only=True)
     history: WriteOnlyWorksheet = book.create_sheet(HISTORY_SHEET)
     history.freeze_panes = "A2"
@@ -207,7 +211,7 @@ def write_xlsx(
         history.append([None if value == "" else value for value in row])
         lines += 1
     if report is None:
-        report = build_report(session, start, end, structure=structure, tz=tz)
+        report = build_report(session, start, end, structure=structure, tz=tz, now=now)
     results: WriteOnlyWorksheet = book.create_sheet(RESULTS_SHEET)
     for values in results_rows(report):
         results.append(_bold(results, values) if _is_heading(values) else values)
@@ -240,6 +244,20 @@ def results_rows(report: Report) -> list[Cells]:
         ("Part hors horaires", _rounded(report.out_of_hours_share, 4)),
         ("Attente moyenne avant réponse (s)", _rounded(report.wait_average, 1)),
         ("Attente avant réponse, 90e centile (s)", _rounded(report.wait_p90, 1)),
+        ("Rappels demandés", report.callbacks.asked),
+        ("Rappels effectués", report.callbacks.made),
+        ("Rappels en retard", report.callbacks.overdue),
+        ("Rappels à venir", report.callbacks.waiting),
+        ("Rappels échoués", report.callbacks.failed),
+        ("Rappels annulés", report.callbacks.canceled),
+        ("Tickets ouverts", report.tickets.opened),
+        ("Tickets traités dans le délai", report.tickets.within_deadline),
+        ("Tickets en dépassement de délai", report.tickets.overrun),
+        ("Tickets en cours dans le délai", report.tickets.open),
+        (
+            "Part des tickets traités dans le délai",
+            _rounded(report.tickets.within_deadline_rate, 4),
+        ),
     ]
     rows += _breakdown("Par famille de motifs", report.by_family)
     rows += [(), ("Par motif", "Famille", "Appels", "Sollicitations")]

@@ -10,7 +10,18 @@ Words used below:
   "Historique des sollicitations"): a call covering two motives counts twice;
 - *answered* means `answered_at` is set; the *wait* is answered_at - started_at;
 - *out of hours* means `in_hours` is false (calls hung up before any route
-  have no value and count as neither).
+  have no value and count as neither);
+- *calls* are the inbound calls: the legs the service places itself (callbacks,
+  on-call alerts) are in the book too, and are counted as callbacks, not calls.
+
+Callbacks and tickets are counted when they were *created* in the period
+(during the period's calls), of the structure of their ticket:
+- a callback is *made* when the caller was reached, *overdue* when it is
+  still waiting after its due time at the moment of the report;
+- a ticket is *within its deadline* when it was resolved or closed without
+  the scheduler ever finding it past its deadline (`deadline.overdue` in its
+  history, checked every five minutes), *overrun* when it was found past its
+  deadline or is still open after it.
 """
 
 from __future__ import annotations
@@ -18,21 +29,24 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, String, cast, func, select
+from sqlalchemy import Integer, Select, String, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from callbook.book import Call, CallMotive
+from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketHistory
 
 PeriodKind = Literal["day", "week", "month", "quarter", "custom"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "custom")
 DEFAULT_TIMEZONE = "Europe/Paris"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TOP_IRRITANTS = 5
+INBOUND = "inbound"
+"""Twilio's Direction of a call to our number; REST-placed legs are "outbound-api"."""
 
 
 # -- periods ---------------------------------------------------------------------
@@ -108,6 +122,41 @@ class MotiveLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackFigures:
+    """The callbacks (kind "callback") asked during the period."""
+
+    asked: int = 0
+    made: int = 0
+    """The caller was reached."""
+    overdue: int = 0
+    """Still waiting (pending or being placed) after their due time."""
+    waiting: int = 0
+    """Not yet due."""
+    failed: int = 0
+    """Given up after the last attempt."""
+    canceled: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFigures:
+    """The tickets opened during the period."""
+
+    opened: int = 0
+    within_deadline: int = 0
+    """Resolved or closed, never found past their deadline."""
+    overrun: int = 0
+    """Found past their deadline, or still open after it."""
+    open: int = 0
+    """Still open, deadline not reached."""
+
+    @property
+    def within_deadline_rate(self) -> float | None:
+        """Within deadline among the tickets whose outcome is known (handled or overrun)."""
+        settled = self.within_deadline + self.overrun
+        return self.within_deadline / settled if settled else None
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Every figure of one period; `to_dict()` is its JSON form."""
 
@@ -131,6 +180,10 @@ class Report:
     by_route: list[Line] = field(default_factory=list)
     hourly: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in WEEKDAYS])
     """Calls per local weekday (0 = Monday) and local hour of the day."""
+    callbacks: CallbackFigures = field(default_factory=CallbackFigures)
+    tickets: TicketFigures = field(default_factory=TicketFigures)
+    at: datetime | None = None
+    """The moment the report was built: "overdue" and "overrun" are as of then."""
 
     @property
     def answer_rate(self) -> float | None:
@@ -170,14 +223,20 @@ class Report:
             "by_route": [asdict(line) for line in self.by_route],
             "top_irritants": [asdict(line) for line in self.top_irritants],
             "hourly": {"weekdays": list(WEEKDAYS), "calls": [list(h) for h in self.hourly]},
+            "callbacks": asdict(self.callbacks),
+            "tickets": {
+                **asdict(self.tickets),
+                "within_deadline_rate": self.tickets.within_deadline_rate,
+            },
+            "at": None if self.at is None else self.at.isoformat(),
         }
 
 
 def in_period(start: datetime, end: datetime, structure: str | None) -> list[ColumnElement[bool]]:
-    """The WHERE clauses selecting the calls of a report (or an export)."""
+    """The WHERE clauses selecting the inbound calls of a report (or an export)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("a period is made of aware datetimes")
-    clauses = [Call.started_at >= start, Call.started_at < end]
+    clauses = [Call.started_at >= start, Call.started_at < end, Call.direction == INBOUND]
     if structure is not None:
         clauses.append(Call.structure == structure)
     return clauses
@@ -190,9 +249,17 @@ def build_report(
     *,
     structure: str | None = None,
     tz: str | ZoneInfo = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
 ) -> Report:
-    """Every figure for the calls started in [start, end), of `structure` if given."""
+    """Every figure for the calls started in [start, end), of `structure` if given.
+
+    `now` (default: the system clock) decides which callbacks are overdue and
+    which open tickets have overrun their deadline.
+    """
     zone = _zone(tz)
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
     where = in_period(start, end, structure)
     dialect = session.get_bind().dialect.name
 
@@ -220,6 +287,9 @@ def build_report(
         by_structure=_lines(tally.by_structure),
         by_route=_lines(tally.by_route),
         hourly=_hourly(session, where, dialect, zone),
+        callbacks=_callback_figures(session, start, end, structure, now),
+        tickets=_ticket_figures(session, start, end, structure, now),
+        at=now,
     )
 
 
@@ -380,3 +450,57 @@ def _hourly(
         local = datetime.fromisoformat(f"{key}:00+00:00").astimezone(zone)
         grid[local.weekday()][local.hour] += int(count)
     return grid
+
+
+# -- callbacks and tickets ------------------------------------------------------------
+
+
+def _callback_figures(
+    session: Session, start: datetime, end: datetime, structure: str | None, now: datetime
+) -> CallbackFigures:
+    past_due = (Callback.due_at < now).label("past_due")
+    query: Select[Any] = (
+        select(Callback.status, past_due, func.count())
+        .where(Callback.kind == "callback", Callback.created_at >= start, Callback.created_at < end)
+        .group_by(Callback.status, past_due)
+    )
+    if structure is not None:
+        query = query.join(Ticket, Ticket.id == Callback.ticket_id).where(
+            Ticket.structure == structure
+        )
+    counts: dict[str, int] = defaultdict(int)
+    for status, late, count in session.execute(query):
+        if status in ("pending", "claimed", "dialing"):
+            counts["overdue" if late else "waiting"] += count
+        elif status == "done":
+            counts["made"] += count
+        elif status in ("failed", "canceled"):
+            counts[status] += count
+        counts["asked"] += count
+    return CallbackFigures(**counts)
+
+
+def _ticket_figures(
+    session: Session, start: datetime, end: datetime, structure: str | None, now: datetime
+) -> TicketFigures:
+    # Not correlated: the database reads the history once (ticket_history has
+    # no index on ticket_id; a correlated EXISTS would scan it per ticket).
+    flagged_late = Ticket.id.in_(
+        select(TicketHistory.ticket_id).where(TicketHistory.action == "deadline.overdue")
+    )
+    is_open = Ticket.status.in_(OPEN_STATUSES)
+    late_now = is_open & Ticket.deadline_at.is_not(None) & (Ticket.deadline_at <= now)
+    outcome = case(
+        (flagged_late | late_now, "overrun"),
+        (is_open, "open"),
+        else_="within_deadline",
+    ).label("outcome")
+    query: Select[Any] = (
+        select(outcome, func.count())
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .group_by(outcome)
+    )
+    if structure is not None:
+        query = query.where(Ticket.structure == structure)
+    counts = {str(key): int(count) for key, count in session.execute(query)}
+    return TicketFigures(opened=sum(counts.values()), **counts)

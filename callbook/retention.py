@@ -1,7 +1,11 @@
 """Keeping the call book bounded and true: close calls Twilio never closed, purge old ones.
 
 Call data is personal data: it is kept for a bounded time (IVR_RETENTION_DAYS)
-and then deleted with its events and motives.
+and then deleted with its events and motives. What outlives the call is
+anonymised past the same cutoff: the recording references (URL and
+transcription) of voicemails, and the caller's number and name on finished
+tickets and callbacks. A ticket still open keeps its messages and caller: a
+person is still working on it.
 """
 
 from __future__ import annotations
@@ -10,11 +14,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Delete, Select, and_, case, delete, func, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Delete,
+    Select,
+    Update,
+    and_,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from callbook.book import Call, CallEvent, CallMotive
+from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketMessage
 
 SWEEP_AFTER = timedelta(hours=4)
 SWEPT_STATUS = "unknown"
@@ -80,7 +97,22 @@ class PurgeResult:
     calls: int
     events: int
     motives: int
+    recordings: int = 0
+    """Voicemail messages whose recording URL and transcription were cleared."""
+    tickets: int = 0
+    """Finished tickets whose caller (number, name) was cleared."""
+    callbacks: int = 0
+    """Finished callbacks whose numbers were cleared."""
     dry_run: bool = False
+
+    def __str__(self) -> str:
+        verb = "would delete" if self.dry_run else "deleted"
+        return (
+            f"{verb} {self.calls} calls, {self.events} events, {self.motives} motives; "
+            f"{'would anonymise' if self.dry_run else 'anonymised'} {self.recordings} "
+            f"recordings, {self.tickets} tickets, {self.callbacks} callbacks "
+            f"(before {self.cutoff:%Y-%m-%d %H:%M} UTC)"
+        )
 
 
 def expired(cutoff: datetime) -> ColumnElement[bool]:
@@ -95,12 +127,43 @@ def expired(cutoff: datetime) -> ColumnElement[bool]:
     )
 
 
-def purge_older_than(session: Session, cutoff: datetime, *, dry_run: bool = False) -> PurgeResult:
-    """Delete the calls that ended (or, never ended, started) before `cutoff`.
+def _old_recordings(cutoff: datetime) -> ColumnElement[bool]:
+    """Voicemail messages older than `cutoff` that still hold a recording reference,
+    unless their ticket is still open."""
+    open_ticket = select(Ticket.id).where(Ticket.status.in_(OPEN_STATUSES))
+    return and_(
+        TicketMessage.created_at < cutoff,
+        or_(TicketMessage.recording_url != "", TicketMessage.transcription != ""),
+        or_(TicketMessage.ticket_id.is_(None), TicketMessage.ticket_id.not_in(open_ticket)),
+    )
 
-    Their events and motives go with them. Other tables that refer to a call
-    are expected to cascade (ON DELETE CASCADE) as the call book's own do.
-    With `dry_run`, count what would go and change nothing.
+
+def _old_tickets(cutoff: datetime) -> ColumnElement[bool]:
+    """Finished tickets, last changed before `cutoff`, that still name their caller."""
+    return and_(
+        Ticket.status.not_in(OPEN_STATUSES),
+        Ticket.updated_at < cutoff,
+        or_(Ticket.caller_number != "", Ticket.contact != ""),
+    )
+
+
+def _old_callbacks(cutoff: datetime) -> ColumnElement[bool]:
+    """Finished callbacks, last changed before `cutoff`, that still hold the caller's number."""
+    return and_(
+        Callback.status.in_(("done", "failed", "canceled")),
+        Callback.updated_at < cutoff,
+        Callback.caller_number != "",
+    )
+
+
+def purge_older_than(session: Session, cutoff: datetime, *, dry_run: bool = False) -> PurgeResult:
+    """Delete the calls that ended (or, never ended, started) before `cutoff`; anonymise the rest.
+
+    Their events and motives go with them; the recording references of
+    voicemails and the callers of finished tickets and callbacks older than
+    `cutoff` are cleared (the rows stay: ticket numbers, deadlines and
+    outcomes still count in the reports). With `dry_run`, count what would go
+    and change nothing.
     """
     if cutoff.tzinfo is None:
         raise ValueError("cutoff must be an aware datetime")
@@ -111,6 +174,9 @@ def purge_older_than(session: Session, cutoff: datetime, *, dry_run: bool = Fals
             calls=_count(session, select(func.count()).where(expired(cutoff))),
             events=_count(session, select(func.count()).where(CallEvent.call_id.in_(ids))),
             motives=_count(session, select(func.count()).where(CallMotive.call_id.in_(ids))),
+            recordings=_count(session, select(func.count()).where(_old_recordings(cutoff))),
+            tickets=_count(session, select(func.count()).where(_old_tickets(cutoff))),
+            callbacks=_count(session, select(func.count()).where(_old_callbacks(cutoff))),
             dry_run=True,
         )
     # Children first: the counts do not depend on whether the database enforces
@@ -118,14 +184,38 @@ def purge_older_than(session: Session, cutoff: datetime, *, dry_run: bool = Fals
     events = _deleted(session, delete(CallEvent).where(CallEvent.call_id.in_(ids)))
     motives = _deleted(session, delete(CallMotive).where(CallMotive.call_id.in_(ids)))
     calls = _deleted(session, delete(Call).where(expired(cutoff)))
+    recordings = _deleted(
+        session,
+        update(TicketMessage)
+        .where(_old_recordings(cutoff))
+        .values(recording_url="", transcription=""),
+    )
+    tickets = _deleted(
+        session, update(Ticket).where(_old_tickets(cutoff)).values(caller_number="", contact="")
+    )
+    callbacks = _deleted(
+        session,
+        update(Callback)
+        .where(_old_callbacks(cutoff))
+        .values(caller_number="", agent_numbers=[], last_error=""),
+    )
     session.expire_all()
-    return PurgeResult(cutoff=cutoff, calls=calls, events=events, motives=motives)
+    return PurgeResult(
+        cutoff=cutoff,
+        calls=calls,
+        events=events,
+        motives=motives,
+        recordings=recordings,
+        tickets=tickets,
+        callbacks=callbacks,
+    )
 
 
 def _count(session: Session, query: Select[tuple[int]]) -> int:
     return int(session.scalar(query) or 0)
 
 
-def _deleted(session: Session, statement: Delete) -> int:
+def _deleted(session: Session, statement: Delete | Update) -> int:
+    """Rows deleted or updated by `statement`."""
     result = session.execute(statement, execution_options={"synchronize_session": False})
     return int(cast(CursorResult[Any], result).rowcount)

@@ -22,6 +22,7 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_caller_open", "caller_number", "status"),
         Index("ix_tickets_deadline", "status", "deadline_at"),
+        Index("ix_tickets_period", "created_at", "structure", "status", "deadline_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,7 +94,10 @@ class Callback(Base):
     """
 
     __tablename__ = "callbacks"
-    __table_args__ = (Index("ix_callbacks_due", "status", "due_at", "rank"),)
+    __table_args__ = (
+        Index("ix_callbacks_due", "status", "due_at", "rank"),
+        Index("ix_callbacks_period", "created_at", "kind", "status", "due_at", "ticket_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), default="callback")

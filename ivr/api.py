@@ -205,6 +205,11 @@ def _call(session: Any, call_sid: str) -> Call:
         raise _unknown_call(call_sid) from exc
 
 
+def _storable(text: str) -> bool:
+    """No control characters: PostgreSQL refuses NUL in text, and no id holds any."""
+    return not any(ord(c) < 32 for c in text)
+
+
 def _unknown_call(call_sid: str) -> ApiError:
     return ApiError(404, f"no call {call_sid} in the call book", ["call_sid"])
 
@@ -233,6 +238,8 @@ def _period_args() -> tuple[datetime, datetime, str | None, str]:
         raise ApiError(422, "to: the period ends before it starts", ["to"])
     start, end = period("custom", first, zone, last=last)
     structure = request.args.get("structure", "").strip() or None
+    if structure is not None and not _storable(structure):
+        raise ApiError(422, "structure: control characters are not allowed", ["structure"])
     return start, end, structure, zone
 
 
@@ -241,7 +248,7 @@ def get_report() -> Response:
     """?from=YYYY-MM-DD&to=YYYY-MM-DD[&structure=ID]: the report as JSON."""
     start, end, structure, zone = _period_args()
     with session_scope() as session:
-        report = build_report(session, start, end, structure=structure, tz=zone)
+        report = build_report(session, start, end, structure=structure, tz=zone, now=clock.now())
     return jsonify(report.to_dict())
 
 
@@ -267,7 +274,14 @@ def get_export() -> Response:
         with session_scope() as session:
             if fmt == "xlsx":
                 write_xlsx(
-                    session, spool, start, end, structure=structure, tz=zone, mask_numbers=masked
+                    session,
+                    spool,
+                    start,
+                    end,
+                    structure=structure,
+                    tz=zone,
+                    mask_numbers=masked,
+                    now=clock.now(),
                 )
             else:
                 text = io.TextIOWrapper(spool, encoding="utf-8", newline="")

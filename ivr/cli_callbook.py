@@ -80,11 +80,12 @@ def report(first: datetime, last: datetime, structure: str | None) -> None:
     """Print the figures of the calls started from --from to --to (local days, included)."""
     from callbook.db import session_scope
     from callbook.reports import build_report
+    from ivr import clock
 
     with _app() as app, session_scope() as session:
         zone = _zone(app)
         start, end = _span(first, last, zone)
-        figures = build_report(session, start, end, structure=structure, tz=zone)
+        figures = build_report(session, start, end, structure=structure, tz=zone, now=clock.now())
     click.echo(format_report(figures, first.date(), last.date()))
 
 
@@ -115,6 +116,7 @@ def export(
     """
     from callbook.db import session_scope
     from callbook.exports import write_csv, write_xlsx
+    from ivr import clock
 
     fmt = fmt or ("xlsx" if file.suffix.lower() == ".xlsx" else "csv")
     if fmt == "xlsx" and str(file) == "-":
@@ -132,6 +134,7 @@ def export(
                     structure=structure,
                     tz=zone,
                     mask_numbers=mask_numbers,
+                    now=clock.now(),
                 )
             else:
                 with _text_output(file) as out:
@@ -236,8 +239,9 @@ def sweep(hours: float) -> None:
 def purge(dry_run: bool) -> None:
     """Delete the calls that ended more than IVR_RETENTION_DAYS days ago.
 
-    Their events and motives go with them (personal data is kept for a
-    bounded time).
+    Their events and motives go with them; voicemail recording references and
+    the callers of finished tickets and callbacks older than that are cleared
+    (personal data is kept for a bounded time).
     """
     from callbook.db import session_scope
     from callbook.retention import purge_older_than
@@ -246,11 +250,7 @@ def purge(dry_run: bool) -> None:
     with _app() as app, session_scope() as session:
         days = app.config["IVR_SETTINGS"].retention_days
         result = purge_older_than(session, clock.now() - timedelta(days=days), dry_run=dry_run)
-    verb = "would delete" if dry_run else "deleted"
-    click.echo(
-        f"{verb} {result.calls} calls, {result.events} events, {result.motives} motives "
-        f"(ended before {result.cutoff:%Y-%m-%d %H:%M} UTC, retention {days} days)"
-    )
+    click.echo(f"{result}, retention {days} days")
 
 
 # -- printing a report ------------------------------------------------------------------
@@ -278,6 +278,13 @@ def format_report(report: Report, first: date, last: date) -> str:
         f"  out of hours          {report.out_of_hours}  ({_share(report.out_of_hours_share)})",
         f"  wait before answer    average {_seconds(report.wait_average)}, "
         f"p90 {_seconds(report.wait_p90)}",
+        f"  callbacks             asked {report.callbacks.asked}, made {report.callbacks.made}, "
+        f"overdue {report.callbacks.overdue}, waiting {report.callbacks.waiting}, "
+        f"failed {report.callbacks.failed}, canceled {report.callbacks.canceled}",
+        f"  tickets               opened {report.tickets.opened}, "
+        f"within deadline {report.tickets.within_deadline} "
+        f"({_share(report.tickets.within_deadline_rate)}), overrun {report.tickets.overrun}, "
+        f"open {report.tickets.open}",
     ]
     sections = [
         ("per family", [(x.key, x.calls, x.call_motives) for x in report.by_family]),

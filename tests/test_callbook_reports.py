@@ -283,7 +283,7 @@ def test_the_migration_adds_the_report_indexes(app: Flask) -> None:
     inspector = inspect(database(app).engine)
     calls = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("calls")}
     motives = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("call_motives")}
-    reported = ["route", "in_hours", "answered_at"]
+    reported = ["direction", "route", "in_hours", "answered_at"]
     assert calls["ix_calls_period"] == ["started_at", "structure", *reported]
     assert calls["ix_calls_structure_period"] == ["structure", "started_at", *reported]
     assert motives["ix_call_motives_call_motive"] == ["call_id", "motive", "family"]

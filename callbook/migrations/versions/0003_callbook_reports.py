@@ -6,8 +6,8 @@ Create Date: 2026-11-23
 
 Written by hand.
 
-A report reads, for every call of a period, its structure, route, in_hours
-and answered_at, then the motive and family of its motives. The indexes
+A report reads, for every inbound call of a period, its structure,
+direction, route, in_hours and answered_at, then the motive and family of its motives. The indexes
 below hold exactly those columns, so the database answers from the indexes
 alone (SQLite keeps the rowid, which is calls.id, in every index; PostgreSQL
 gets `id` as an included column) and never reads the wide call rows (their
@@ -25,7 +25,7 @@ down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-REPORTED = ["route", "in_hours", "answered_at"]
+REPORTED = ["direction", "route", "in_hours", "answered_at"]
 
 
 def upgrade() -> None:

@@ -47,6 +47,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_tickets_caller_open", "tickets", ["caller_number", "status"])
     op.create_index("ix_tickets_deadline", "tickets", ["status", "deadline_at"])
+    # Reports: the tickets opened in a period, answered from the index alone.
+    op.create_index(
+        "ix_tickets_period", "tickets", ["created_at", "structure", "status", "deadline_at"]
+    )
     op.create_table(
         "ticket_messages",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -111,13 +115,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callbacks")),
     )
     op.create_index("ix_callbacks_due", "callbacks", ["status", "due_at", "rank"])
+    # Reports: the callbacks asked in a period, answered from the index alone.
+    op.create_index(
+        "ix_callbacks_period", "callbacks", ["created_at", "kind", "status", "due_at", "ticket_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_callbacks_period", table_name="callbacks")
     op.drop_index("ix_callbacks_due", table_name="callbacks")
     op.drop_table("callbacks")
     op.drop_table("ticket_history")
     op.drop_table("ticket_messages")
+    op.drop_index("ix_tickets_period", table_name="tickets")
     op.drop_index("ix_tickets_deadline", table_name="tickets")
     op.drop_index("ix_tickets_caller_open", table_name="tickets")
     op.drop_table("tickets")
