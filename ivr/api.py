@@ -7,7 +7,6 @@ with a 4xx status: bad input never produces a 5xx.
 
 from __future__ import annotations
 
-import hmac
 import io
 import re
 import tempfile
@@ -47,35 +46,27 @@ def _error(status: int, error: str, fields: list[str] | None = None) -> Response
     return response
 
 
-# -- authentication ------------------------------------------------------------------
-
-
-@bp.before_request
-def require_token() -> Response | None:
-    token = current_app.config["IVR_SETTINGS"].api_token.get_secret_value()
-    if not token:
-        return _error(403, "API disabled: set IVR_API_TOKEN")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # Constant-time comparison: the answer time must not tell how much of the token matched.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode("utf-8"), token.encode("utf-8")
-    ):
-        response = _error(401, "missing or wrong bearer token", ["Authorization"])
-        response.headers["WWW-Authenticate"] = 'Bearer realm="ivr"'
-        return response
-    return None
-
-
 # -- payloads --------------------------------------------------------------------------
 
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    author: str = Field(default="api", min_length=1, max_length=64)
+    author: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 P = TypeVar("P", bound=Payload)
+
+
+def _author(payload: Payload) -> str:
+    """Who the call book names: a personal token's user; for the shared scripts'
+    token, the `author` the script gives (the person it acts for), else the token."""
+    user = api_auth.current_user()
+    if user is None:
+        return payload.author or api_auth.current_actor()
+    if payload.author not in (None, user.username):
+        raise ApiError(422, f"author: a personal token acts as {user.username}", ["author"])
+    return user.username
 
 
 class MotivesPayload(Payload):
@@ -170,7 +161,7 @@ def put_motives(call_sid: str) -> Response:
                 session,
                 call_sid,
                 [(key, families.get(key, "")) for key in payload.motives],
-                author=payload.author,
+                author=_author(payload),
                 now=clock.now(),
                 known=families,
                 replace_caller=payload.replace_caller,
@@ -192,7 +183,9 @@ def put_note(call_sid: str) -> Response:
     payload = _payload(NotePayload, wrap="note")
     with session_scope() as session:
         try:
-            call = set_note(session, call_sid, payload.note, author=payload.author, now=clock.now())
+            call = set_note(
+                session, call_sid, payload.note, author=_author(payload), now=clock.now()
+            )
         except UnknownCall as exc:
             raise _unknown_call(call_sid) from exc
         return jsonify(call_to_dict(call))
@@ -335,9 +328,11 @@ def init_app(app: Flask) -> None:
 
 
 # -- the rest of the API, on the same blueprint -----------------------------------------------
-# Personal tokens with roles (ivr/api_auth.py) replace the single-token check above;
-# the modules below add their routes to `bp` when imported.
+# Personal tokens with roles (ivr/api_auth.py) guard every route; the modules
+# below add their routes to `bp` when imported.
 
 from ivr import api_auth, api_config, api_openapi, api_tickets, api_users  # noqa: E402, F401
+from ivr.inputs import refuse_nul_api  # noqa: E402
 
-bp.before_request_funcs[None] = [api_auth.require_token]
+bp.before_request(api_auth.require_token)
+bp.before_request(refuse_nul_api)  # after the token: strangers learn nothing

@@ -8,7 +8,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbook import db
 from callbook.schema import expected_schema_version, schema_version, upgrade_database
-from ivr import admin, runtime, voice
+from ivr import admin, inputs, runtime, voice
+from ivr import api as json_api
 from ivr.settings import Settings, get_settings
 
 
@@ -23,8 +24,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     runtime.init_app(app)
+    inputs.init_app(app)  # before any view: no NUL character in forms and API calls
     voice.init_app(app, settings)
-    __import__("ivr.api", fromlist=["init_app"]).init_app(app)  # the JSON API, /api/v1
+    json_api.init_app(app)  # the JSON API, /api/v1
     admin.init_app(app)  # the admin web interface, /admin
     if settings.database_url:
         _check_schema(app)

@@ -177,7 +177,8 @@ def test_api_sets_motives_and_note(app: Flask) -> None:
     note = client.put("/api/v1/calls/C4/note", json="rappel fait", headers=auth)
     assert note.status_code == 200 and note.json["note"] == "rappel fait"
     assert client.put("/api/v1/calls/NOPE/note", json="x", headers=auth).status_code == 404
-    assert client.get("/api/v1/calls/CA%00x", headers=auth).status_code == 404
+    nul = client.get("/api/v1/calls/CA%00x", headers=auth)
+    assert nul.status_code == 422 and nul.json["fields"] == ["path"]
     assert client.get("/api/v1/calls/CA%00x").status_code == 401
     odd = client.get("/api/v1/reports?from=2026-03-01&to=2026-03-31&structure=a%00", headers=auth)
     assert odd.status_code == 422 and odd.json["fields"] == ["structure"]
