@@ -89,6 +89,34 @@ def save(
     return None
 
 
+def save_item(
+    session: Session,
+    work: Working,
+    section: str,
+    id_field: str,
+    index: int,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    message: str,
+) -> FieldErrors | None:
+    """Put `new` at `index` of list `section` (appended past the end) and `save` the draft."""
+    items = work.data.setdefault(section, [])
+    if index < len(items):
+        items[index] = new
+    else:
+        items.append(new)
+    return save(
+        session,
+        work,
+        work.data,
+        prefix=f"{section}.{index}",
+        entity_id=f"{section}/{new[id_field]}",
+        before=old or None,
+        after=item_of(section, id_field, new[id_field]),
+        message=message,
+    )
+
+
 def find_index(items: list[dict[str, Any]], key: str, value: str) -> int | None:
     return next((i for i, item in enumerate(items) if item.get(key) == value), None)
 

@@ -14,7 +14,7 @@ from callbook.db import get_session
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import working
-from ivr.admin.editing import FieldErrors, find_index, item_of, save, split_list
+from ivr.admin.editing import FieldErrors, find_index, save, save_item, split_list
 
 SUPPORT = (
     ("phone", "Assistance téléphonique (référents)"),
@@ -78,20 +78,8 @@ def structure(key: str) -> Page:
     if request.method == "POST":
         new = _structure_from_form(old)
         values = {**_structure_values(new), "id": new["id"]}
-        if key:
-            items[index] = new
-        else:
-            items.append(new)
-        errors = save(
-            session,
-            work,
-            work.data,
-            prefix=f"structures.{index}",
-            entity_id=f"structures/{new['id']}",
-            before=old or None,
-            after=item_of("structures", "id", new["id"]),
-            message=f"Structure « {new['name']} » enregistrée.",
-        )
+        message = f"Structure « {new['name']} » enregistrée."
+        errors = save_item(session, work, "structures", "id", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.directory"))
     return _structure_page(work, key, values, errors)
@@ -157,20 +145,8 @@ def referent(key: str) -> Page:
     if request.method == "POST":
         new = _referent_from_form(old)
         values = {**_referent_values(new), "numbers": request.form.get("numbers", "")}
-        if key:
-            items[index] = new
-        else:
-            items.append(new)
-        errors = save(
-            session,
-            work,
-            work.data,
-            prefix=f"referents.{index}",
-            entity_id=f"referents/{new['id']}",
-            before=old or None,
-            after=item_of("referents", "id", new["id"]),
-            message=f"Référent « {new['name']} » enregistré.",
-        )
+        message = f"Référent « {new['name']} » enregistré."
+        errors = save_item(session, work, "referents", "id", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.directory"))
     used_by = [s["name"] for s in work.data.get("structures", []) if key in s.get("referents", [])]

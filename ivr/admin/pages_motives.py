@@ -11,7 +11,7 @@ from callbook.db import get_session
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import working
-from ivr.admin.editing import FieldErrors, find_index, item_of, save, split_list
+from ivr.admin.editing import FieldErrors, find_index, save, save_item, split_list
 from ivr.config import Family, Priority
 from ivr.config.prompts import PLACEHOLDERS
 
@@ -88,20 +88,8 @@ def motive(key: str) -> Page:
     if request.method == "POST":
         new = _from_form(old)
         values = _values(new)
-        if key:
-            items[index] = new
-        else:
-            items.append(new)
-        errors = save(
-            session,
-            work,
-            work.data,
-            prefix=f"motives.{index}",
-            entity_id=f"motives/{new['key']}",
-            before=old or None,
-            after=item_of("motives", "key", new["key"]),
-            message=f"Motif « {new['label']} » enregistré.",
-        )
+        message = f"Motif « {new['label']} » enregistré."
+        errors = save_item(session, work, "motives", "key", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.motives"))
     page = render_template(

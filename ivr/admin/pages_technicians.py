@@ -15,7 +15,7 @@ from callbook.db import get_session
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import Working, working
-from ivr.admin.editing import FieldErrors, find_index, item_of, save, split_list
+from ivr.admin.editing import FieldErrors, find_index, save, save_item, split_list
 
 Page = str | BaseResponse | tuple[str, int]
 FIELDS = (
@@ -92,20 +92,8 @@ def technician(key: str) -> Page:
         new = _from_form(old)
         values = {**_values(new), "numbers": request.form.get("numbers", "")}
         values["sms"] = request.form.get("sms", "")
-        if key:
-            items[index] = new
-        else:
-            items.append(new)
-        errors = save(
-            session,
-            work,
-            work.data,
-            prefix=f"technicians.{index}",
-            entity_id=f"technicians/{new['id']}",
-            before=old or None,
-            after=item_of("technicians", "id", new["id"]),
-            message=f"Technicien « {new['name']} » enregistré.",
-        )
+        message = f"Technicien « {new['name']} » enregistré."
+        errors = save_item(session, work, "technicians", "id", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.technicians"))
     return _page(work, key, values, errors)
