@@ -1,4 +1,4 @@
-"""Writing the call book from the voice webhooks, idempotently.
+"""Writing the call book from the voice webhooks, idempotently and briefly.
 
 - a step is stored with its request key: a webhook retried by Twilio gets the
   same answer back and records nothing twice;
@@ -6,6 +6,12 @@
   lost; a late non-final status never reopens a finished call;
 - a step written late from the local spool carries its spool id in the data
   of its events (`SPOOL_KEY`), so replaying it again records nothing twice.
+
+Every webhook writes here, so this is the service's hot path: a few SQLAlchemy
+Core statements per step, on the session's connection (so tickets the ORM
+writes in the same step commit or roll back with them). The voice routes read
+the call with `find_call` on a reading connection (`reading`) before they
+open the write transaction, which then only re-reads the row and writes.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callbook.book import Call, CallEvent, CallMotive
-from callbook.db import session_scope
+from callbook.db import read_connection, session_scope
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 BUSY_HORIZON = timedelta(hours=6)
@@ -28,6 +35,10 @@ BUSY_HORIZON = timedelta(hours=6)
 
 IN_HOURS_ROUTES = frozenset({"referent", "hotline", "no_phone"})
 SPOOL_KEY = "spool"
+
+CALLS: Table = Call.__table__  # type: ignore[assignment]
+EVENTS: Table = CallEvent.__table__  # type: ignore[assignment]
+MOTIVES: Table = CallMotive.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,182 +81,306 @@ class CallForm(Protocol):
     transcription_status: str
 
 
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    """What the voice steps read of a call."""
+
+    id: int
+    call_sid: str
+    state: dict[str, Any]
+    revision: int | None
+    from_number: str
+    route: str
+    answered_at: datetime | None
+    ended_at: datetime | None
+    last_request_key: str
+    last_response: str
+
+
+_FIND = select(
+    CALLS.c.id,
+    CALLS.c.call_sid,
+    CALLS.c.state,
+    CALLS.c.revision,
+    CALLS.c.from_number,
+    CALLS.c.route,
+    CALLS.c.answered_at,
+    CALLS.c.ended_at,
+    CALLS.c.last_request_key,
+    CALLS.c.last_response,
+).where(CALLS.c.call_sid == bindparam("sid"))
+_LAST_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.call_id == bindparam("call_id"))
+_EVENTS_OF_KIND = select(EVENTS.c.data).where(
+    EVENTS.c.call_id == bindparam("call_id"), EVENTS.c.kind == bindparam("kind")
+)
+_MOTIVES_OF = select(MOTIVES.c.motive, MOTIVES.c.position).where(
+    MOTIVES.c.call_id == bindparam("call_id")
+)
+_UPDATE = update(CALLS).where(CALLS.c.id == bindparam("call_id"))
+_INSERT_EVENTS = insert(EVENTS)
+_INSERT_MOTIVE = insert(MOTIVES)
+_BUSY = select(CALLS.c.dialing).where(
+    CALLS.c.ended_at.is_(None),
+    CALLS.c.call_sid != bindparam("exclude"),
+    CALLS.c.started_at > bindparam("since"),
+)
+
+Database = Session | Connection
+
+
+def _conn(db: Database) -> Connection:
+    if isinstance(db, Connection):
+        return db
+    if db.new or db.dirty or db.deleted:
+        db.flush()  # what the ORM holds pending goes first, as autoflush would
+    return db.connection()
+
+
 @contextmanager
 def session() -> Iterator[Session]:
+    """A unit of work of the current app (the write transaction of a webhook)."""
     with session_scope() as current:
         yield current
 
 
-def find_call(session: Session, call_sid: str) -> Call | None:
-    return session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A read-only connection of the current app: no write lock taken, rolled back."""
+    with read_connection() as connection:
+        yield connection
 
 
-def _get_or_create(session: Session, form: CallForm, call_sid: str, now: datetime) -> Call:
-    call = find_call(session, call_sid)
-    if call is None:
-        call = Call(
-            call_sid=call_sid,
-            direction=form.direction or "inbound",
-            from_number=form.from_,
-            to_number=form.to,
-            started_at=now,
-            updated_at=now,
-            state={},
-            dialing=[],
-        )
-        session.add(call)
-        session.flush()
-    return call
+def find_call(db: Database, call_sid: str) -> CallRow | None:
+    row = _conn(db).execute(_FIND, {"sid": call_sid}).first()
+    if row is None:
+        return None
+    values = row._asdict()
+    values["state"] = values["state"] or {}
+    return CallRow(**values)
 
 
-def replayed(session: Session, call_sid: str, request_key: str) -> str | None:
+def replayed(db: Database, call_sid: str, request_key: str) -> str | None:
     """The answer already given to this very request, if Twilio is retrying it."""
-    call = find_call(session, call_sid)
+    call = find_call(db, call_sid)
     if call is not None and call.last_request_key == request_key and call.last_response:
         return call.last_response
     return None
 
 
-def spooled_step_saved(session: Session, call_sid: str, spool_id: str) -> bool:
+def spooled_step_saved(db: Database, call_sid: str, spool_id: str) -> bool:
     """True when the step spooled as `spool_id` is already in the book."""
-    call = find_call(session, call_sid)
-    return call is not None and any(e.data.get(SPOOL_KEY) == spool_id for e in call.events)
+    conn = _conn(db)
+    call = find_call(conn, call_sid)
+    if call is None:
+        return False
+    rows = conn.execute(select(EVENTS.c.data).where(EVENTS.c.call_id == call.id)).scalars()
+    return any((data or {}).get(SPOOL_KEY) == spool_id for data in rows)
 
 
-def busy_numbers(session: Session, *, exclude: str, now: datetime) -> frozenset[str]:
+def busy_numbers(db: Database, *, exclude: str, now: datetime) -> frozenset[str]:
     """Numbers ringing or talking through another of our calls right now."""
-    rows = session.scalars(
-        select(Call.dialing).where(
-            Call.ended_at.is_(None),
-            Call.call_sid != exclude,
-            Call.started_at > now - BUSY_HORIZON,
-        )
-    )
-    return frozenset(number for numbers in rows for number in (numbers or []))
+    rows = _conn(db).execute(_BUSY, {"exclude": exclude, "since": now - BUSY_HORIZON})
+    return frozenset(number for numbers in rows.scalars() for number in (numbers or []))
 
 
-def _append(session: Session, call: Call, events: list[Event], now: datetime) -> None:
-    last = session.scalar(select(func.max(CallEvent.seq)).where(CallEvent.call_id == call.id))
+def _new_call(form: CallForm, call_sid: str, now: datetime) -> dict[str, Any]:
+    return {
+        "call_sid": call_sid,
+        "direction": form.direction or "inbound",
+        "from_number": form.from_,
+        "to_number": form.to,
+        "started_at": now,
+        "updated_at": now,
+        "state": {},
+        "dialing": [],
+    }
+
+
+_INSERT_CALL = {
+    name: dialect.insert(CALLS)
+    .on_conflict_do_nothing(index_elements=["call_sid"])
+    .returning(CALLS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+"""An insert that yields no id when the CallSid is already in (the two databases we run on)."""
+
+
+def _insert_call(conn: Connection, values: dict[str, Any]) -> int | None:
+    """Insert a call row; None when another request inserted the same CallSid first."""
+    new_id = conn.execute(_INSERT_CALL[conn.dialect.name], values).scalar()
+    return None if new_id is None else int(new_id)
+
+
+def _write_call(
+    conn: Connection,
+    form: CallForm,
+    call_sid: str,
+    now: datetime,
+    current: CallRow | None,
+    changes: dict[str, Any],
+) -> tuple[int, bool]:
+    """(call id, created): the row updated with `changes`, or created with them."""
+    if current is None:
+        new_id = _insert_call(conn, {**_new_call(form, call_sid, now), **changes})
+        if new_id is not None:
+            return new_id, True
+        current = find_call(conn, call_sid)  # a concurrent request created it
+        if current is None:  # pragma: no cover - the conflict was on this CallSid
+            raise LookupError(f"call {call_sid} neither inserted nor found")
+    conn.execute(_UPDATE, {"call_id": current.id, **changes})
+    return current.id, False
+
+
+def _append(
+    conn: Connection, call_id: int, events: list[Event], now: datetime, *, new: bool = False
+) -> None:
+    if not events:
+        return
+    last = None if new else conn.execute(_LAST_SEQ, {"call_id": call_id}).scalar()
     seq = last or 0
+    rows = []
     for event in events:
         seq += 1
-        session.add(CallEvent(call_id=call.id, seq=seq, at=now, kind=event.kind, data=event.data))
+        rows.append(
+            {"call_id": call_id, "seq": seq, "at": now, "kind": event.kind, "data": event.data}
+        )
+    conn.execute(_INSERT_EVENTS, rows)
 
 
 def save_step(
-    session: Session,
+    session: Database,
     form: CallForm,
     call_sid: str,
     step: StepRecord,
     now: datetime,
     request_key: str,
     spool_id: str = "",
-    *,
-    call: Call | None = None,
-) -> Call:
+) -> str:
     """Store the step's state and events on the call row (created if needed).
 
-    `spool_id`: the step was spooled while the database was down; its events
-    are stamped with it (see `spooled_step_saved`). `call`: the row the caller
-    already loaded in this session, spared a second lookup.
+    Returns the answer the book holds for this request: the step's TwiML, or
+    the answer stored by a concurrent retry of the same request, in which
+    case nothing is written twice. `spool_id`: the step was spooled while the
+    database was down; its events are stamped with it (see `spooled_step_saved`).
     """
-    if call is None or call.call_sid != call_sid:
-        call = _get_or_create(session, form, call_sid, now)
-    call.state = step.state
-    call.revision = call.revision or step.revision
-    call.contact = step.contact
-    call.structure = step.structure
-    call.urgent = step.urgent
-    call.callback_at = step.callback_at
-    if step.caller and not call.from_number:
-        call.from_number = step.caller
+    conn = _conn(session)
+    current = find_call(conn, call_sid)
+    if current is not None and current.last_request_key == request_key and current.last_response:
+        return current.last_response
+    changes: dict[str, Any] = {
+        "state": step.state,
+        "revision": (current.revision if current else None) or step.revision,
+        "contact": step.contact,
+        "structure": step.structure,
+        "urgent": step.urgent,
+        "callback_at": step.callback_at,
+        "last_request_key": request_key,
+        "last_response": step.twiml,
+        "updated_at": now,
+    }
+    if step.caller and not (current.from_number if current else form.from_):
+        changes["from_number"] = step.caller
     events = step.events
     if spool_id:
         events = [Event(e.kind, {**e.data, SPOOL_KEY: spool_id}) for e in events]
+    answered_at = current.answered_at if current else None
+    motives: list[tuple[str, str, str]] = []
     for event in events:
-        _apply(session, call, event, now)
-    _append(session, call, events, now)
-    call.last_request_key = request_key
-    call.last_response = step.twiml
-    call.updated_at = now
-    return call
+        answered_at = _apply(changes, event, now, answered_at, motives)
+    call_id, created = _write_call(conn, form, call_sid, now, current, changes)
+    _append(conn, call_id, events, now, new=created)
+    if motives:
+        _add_motives(conn, call_id, motives)
+    return step.twiml
 
 
-def _apply(session: Session, call: Call, event: Event, now: datetime) -> None:
+def _apply(
+    changes: dict[str, Any],
+    event: Event,
+    now: datetime,
+    answered_at: datetime | None,
+    motives: list[tuple[str, str, str]],
+) -> datetime | None:
+    """What `event` changes on the call row; returns the call's answer time."""
     data: dict[str, Any] = event.data
     if event.kind == "dial":
-        call.dialing = list(data.get("numbers", []))
+        changes["dialing"] = list(data.get("numbers", []))
     elif event.kind == "dial.result":
-        call.dialing = []
+        changes["dialing"] = []
     elif event.kind == "route":
-        call.route = str(data.get("route", ""))
-        call.in_hours = call.route in IN_HOURS_ROUTES
-    elif event.kind == "voicemail.offered" and call.answered_at is None:
+        changes["route"] = str(data.get("route", ""))
+        changes["in_hours"] = changes["route"] in IN_HOURS_ROUTES
+    elif event.kind == "voicemail.offered" and answered_at is None:
         # The final route: a call nobody answered (referents, hotline, on-call
         # or a closed message first) ends in voicemail; `in_hours` keeps the
         # moment's answer.
-        call.route = "voicemail"
+        changes["route"] = "voicemail"
     elif event.kind == "answered":
-        call.answered_by = str(data.get("target", ""))
+        changes["answered_by"] = str(data.get("target", ""))
         duration = int(data.get("duration", 0) or 0)
-        call.answered_at = now - timedelta(seconds=duration)
+        answered_at = changes["answered_at"] = now - timedelta(seconds=duration)
     elif event.kind == "menu.choice":
-        _add_motive(
-            session,
-            call,
-            str(data["motive"]),
-            str(data.get("family", "")),
-            str(data.get("channel", "")),
-        )
+        motive = (str(data["motive"]), str(data.get("family", "")), str(data.get("channel", "")))
+        motives.append(motive)
+    return answered_at
 
 
-def _add_motive(session: Session, call: Call, motive: str, family: str, channel: str) -> None:
-    existing = session.scalars(select(CallMotive).where(CallMotive.call_id == call.id)).all()
-    if any(m.motive == motive for m in existing):
-        return
-    position = max((m.position for m in existing), default=-1) + 1
-    session.add(
-        CallMotive(
-            call_id=call.id, position=position, motive=motive, family=family, channel=channel
+def _add_motives(conn: Connection, call_id: int, motives: list[tuple[str, str, str]]) -> None:
+    existing = conn.execute(_MOTIVES_OF, {"call_id": call_id}).all()
+    known = {row.motive for row in existing}
+    position = max((row.position for row in existing), default=-1)
+    for motive, family, channel in motives:
+        if motive in known:
+            continue
+        known.add(motive)
+        position += 1
+        conn.execute(
+            _INSERT_MOTIVE,
+            {
+                "call_id": call_id,
+                "position": position,
+                "motive": motive,
+                "family": family,
+                "channel": channel,
+            },
         )
-    )
 
 
 def append_event(
-    session: Session, call: Call, kind: str, data: dict[str, Any], now: datetime
+    session: Database, call_id: int, kind: str, data: dict[str, Any], now: datetime
 ) -> None:
-    _append(session, call, [Event(kind, data)], now)
+    _append(_conn(session), call_id, [Event(kind, data)], now)
 
 
-def record_status(session: Session, form: CallForm, now: datetime) -> Call:
-    """The /voice/status callback: close the call once, whatever the order."""
-    call = _get_or_create(session, form, form.call_sid, now)
+def _kind_seen(conn: Connection, call_id: int, kind: str) -> list[dict[str, Any]]:
+    rows = conn.execute(_EVENTS_OF_KIND, {"call_id": call_id, "kind": kind}).scalars()
+    return [data or {} for data in rows]
+
+
+def record_status(session: Database, form: CallForm, now: datetime) -> int:
+    """The /voice/status callback: close the call once, whatever the order. Returns its id."""
+    conn = _conn(session)
+    current = find_call(conn, form.call_sid)
     status = form.call_status
-    finished = call.ended_at is not None
+    finished = current is not None and current.ended_at is not None
+    changes: dict[str, Any] = {"updated_at": now}
     if status in FINAL_STATUSES and not finished:
-        call.status = status
-        call.ended_at = now
-        call.duration = form.call_duration
-        call.dialing = []
-        if not call.route:
-            call.route = "abandoned"
+        changes.update(status=status, ended_at=now, duration=form.call_duration, dialing=[])
+        if not (current and current.route):
+            changes["route"] = "abandoned"
     elif not finished and status:
-        call.status = status
-    seen = {e.data.get("status") for e in call.events if e.kind == "status"}
+        changes["status"] = status
+    call_id, created = _write_call(conn, form, form.call_sid, now, current, changes)
+    seen = set() if created else {d.get("status") for d in _kind_seen(conn, call_id, "status")}
     if status not in seen:
-        _append(
-            session,
-            call,
-            [Event("status", {"status": status, "duration": form.call_duration})],
-            now,
-        )
-    call.updated_at = now
-    return call
+        event = Event("status", {"status": status, "duration": form.call_duration})
+        _append(conn, call_id, [event], now, new=created)
+    return call_id
 
 
-def record_callback(session: Session, form: CallForm, kind: str, now: datetime) -> Call:
+def record_callback(session: Database, form: CallForm, kind: str, now: datetime) -> int:
     """Recording-status and transcription callbacks: kept as events of the call."""
-    call = _get_or_create(session, form, form.call_sid, now)
+    conn = _conn(session)
     if kind == "recording":
         data: dict[str, Any] = {
             "sid": form.recording_sid,
@@ -259,8 +394,8 @@ def record_callback(session: Session, form: CallForm, kind: str, now: datetime) 
             "status": form.transcription_status,
             "text": form.transcription_text,
         }
-    duplicate = any(e.kind == kind and e.data == data for e in call.events)
-    if not duplicate:
-        _append(session, call, [Event(kind, data)], now)
-    call.updated_at = now
-    return call
+    current = find_call(conn, form.call_sid)
+    call_id, created = _write_call(conn, form, form.call_sid, now, current, {"updated_at": now})
+    if created or data not in _kind_seen(conn, call_id, kind):
+        _append(conn, call_id, [Event(kind, data)], now, new=created)
+    return call_id

@@ -86,7 +86,15 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+READ_ONLY = "ivr_read_only"
+"""Execution option of `read_connection`: SQLite begins a deferred (lock-free) transaction."""
+
+
 def _sqlite_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        # A snapshot to read from, taking no lock: writers go on meanwhile.
+        connection.exec_driver_sql("BEGIN")
+        return
     # IMMEDIATE takes the write lock at the start: a transaction that reads and
     # then writes cannot fail half-way with "database is locked" because
     # another connection wrote in between (SQLite cannot upgrade that read).
@@ -120,6 +128,12 @@ class Database:
         with self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A connection to read from, without the write lock; rolled back at the end."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            yield connection
+
 
 def init_app(app: Flask) -> Database:
     """Build the engine for `app.config["DATABASE_URL"]` and register teardown."""
@@ -136,6 +150,11 @@ def database(app: Flask | None = None) -> Database:
 def session_scope(app: Flask | None = None) -> AbstractContextManager[Session]:
     """`Database.session_scope` of `app` (default: the current app)."""
     return database(app).session_scope()
+
+
+def read_connection(app: Flask | None = None) -> AbstractContextManager[Connection]:
+    """`Database.read_connection` of `app` (default: the current app)."""
+    return database(app).read_connection()
 
 
 def get_session() -> Session:

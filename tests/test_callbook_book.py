@@ -278,7 +278,7 @@ def old_book(app: Flask) -> None:
     with session_scope(app) as session:
         for sid in ("OLD1", "OLD2", "NEW"):
             call = session.scalars(select(Call).where(Call.call_sid == sid)).one()
-            calls.append_event(session, call, "recording", {"url": "https://x/" + sid}, old)
+            calls.append_event(session, call.id, "recording", {"url": "https://x/" + sid}, old)
     done = add_ticket(app, "100001", old, "closed", old + timedelta(days=2))
     still_open = add_ticket(app, "100002", old, "in_progress", old + timedelta(days=2))
     recent = add_ticket(app, "100003", NOW, "closed", NOW + timedelta(days=2))

@@ -166,12 +166,12 @@ def status() -> Response:
     try:
         _, doc = current_config()
         with session_scope() as session:
-            call = calls.record_status(session, form, clock.now())
+            call_id = calls.record_status(session, form, clock.now())
             callback = _callback(session)
             if callback is None:
                 return Response(status=204)
             attempt = {"callback": callback.id, "status": form.call_status}
-            calls.append_event(session, call, "callback.attempt", attempt, clock.now())
+            calls.append_event(session, call_id, "callback.attempt", attempt, clock.now())
             if (
                 form.call_status in FINAL
                 and callback.status == "dialing"

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import ValidationError
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -72,17 +73,26 @@ def _request_key(form: VoiceForm) -> str:
 class BusyNumbers(Container[str]):
     """Numbers on another of our calls, asked of the call book only when a step dials."""
 
-    def __init__(self, session: Session, call_sid: str, now: datetime) -> None:
-        self._session, self._call_sid, self._now = session, call_sid, now
+    def __init__(self, reader: Connection | Session, call_sid: str, now: datetime) -> None:
+        self._reader, self._call_sid, self._now = reader, call_sid, now
         self._numbers: frozenset[str] | None = None
 
     def __contains__(self, number: object) -> bool:
         if self._numbers is None:
-            self._numbers = calls.busy_numbers(self._session, exclude=self._call_sid, now=self._now)
+            self._numbers = calls.busy_numbers(self._reader, exclude=self._call_sid, now=self._now)
         return number in self._numbers
 
 
-def _run(form: VoiceForm, handler: StepHandler, call_sid: str | None = None) -> Response:
+def _run(
+    form: VoiceForm, handler: StepHandler, call_sid: str | None = None, *, writes: bool = False
+) -> Response:
+    """One step: read the call, run the flow, write what it records, answer.
+
+    The flow runs before the write transaction opens (on SQLite that is the
+    database's one write lock, shared by every worker), unless the step
+    `writes` more than its own record (voicemail tickets, callbacks): then
+    the whole step is one unit of work.
+    """
     sid = call_sid or form.call_sid
     now = clock.now()
     spool = spool_of()
@@ -91,18 +101,27 @@ def _run(form: VoiceForm, handler: StepHandler, call_sid: str | None = None) -> 
     if not spool.bypass(sid):
         try:
             revision, doc = current_config()
-            with calls.session() as session:
-                key = _request_key(form)
-                call = calls.find_call(session, sid)
+            key = _request_key(form)
+            if writes:
+                with calls.session() as session:
+                    call = calls.find_call(session, sid)
+                    if call is not None and call.last_request_key == key and call.last_response:
+                        return Response(call.last_response, 200, mimetype="text/xml")
+                    state = store.state_of(call, form, sid, revision, now)
+                    g.voice_session = session
+                    step = handler(state, doc, now, BusyNumbers(session, sid, now), form)
+                    answer = calls.save_step(session, form, sid, store.record(step), now, key)
+                return Response(answer, 200, mimetype="text/xml")
+            with calls.reading() as reader:
+                call = calls.find_call(reader, sid)
                 if call is not None and call.last_request_key == key and call.last_response:
                     # Twilio retried this very request: the same answer again.
                     return Response(call.last_response, 200, mimetype="text/xml")
                 state = store.state_of(call, form, sid, revision, now)
-                busy = BusyNumbers(session, sid, now)
-                g.voice_session = session
-                step = handler(state, doc, now, busy, form)
-                calls.save_step(session, form, sid, store.record(step), now, key, call=call)
-            return Response(step.twiml, 200, mimetype="text/xml")
+                step = handler(state, doc, now, BusyNumbers(reader, sid, now), form)
+            with calls.session() as session:
+                answer = calls.save_step(session, form, sid, store.record(step), now, key)
+            return Response(answer, 200, mimetype="text/xml")
         except (SQLAlchemyError, OSError, LookupError) as exc:
             if not _database_failed(exc):
                 log.exception("voice step failed on %s for %s; answering degraded TwiML",
@@ -168,11 +187,11 @@ def _callback_sink(doc: ConfigDocument, now: datetime) -> CallbackSink:
     return aftercall.callback_sink(session, doc, now)
 
 
-def _step(handler: StepHandler) -> Response:
+def _step(handler: StepHandler, *, writes: bool = False) -> Response:
     form = _form()
     if isinstance(form, Response):
         return form
-    return _run(form, handler)
+    return _run(form, handler, writes=writes)
 
 
 @bp.post("/incoming")
@@ -243,7 +262,7 @@ def voicemail_recorded() -> Response:
         )
         return voicemail.recorded(state, doc, recording, _voicemail_sink(doc, now))
 
-    return _step(handler)
+    return _step(handler, writes=True)
 
 
 @bp.post("/callback-choice")
@@ -254,7 +273,7 @@ def callback_choice() -> Response:
         sink = _callback_sink(doc, now)
         return voicemail.callback_choice(state, doc, now, form.digits, sink)
 
-    return _step(handler)
+    return _step(handler, writes=True)
 
 
 def _callback(kind: str) -> Response:

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from callbook import calls
-from callbook.book import Call
 from ivr.flows.state import CallState, Step
 from ivr.voice.forms import VoiceForm
 
 
 def state_of(
-    call: Call | None, form: VoiceForm, call_sid: str, revision: int, now: datetime
+    call: calls.CallRow | None, form: VoiceForm, call_sid: str, revision: int, now: datetime
 ) -> CallState:
     """The flow state saved on the call row, or a new call's state."""
     if call is not None and call.state:
