@@ -44,9 +44,7 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint("role IN ('admin', 'technician', 'viewer')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('admin', 'technician', 'viewer')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -232,9 +230,7 @@ def _check_lock(session: Session, username: str, address: str, now: datetime) ->
         LoginFailure.username == username, LoginFailure.at >= since
     )
     count_any, last_any = session.execute(recent).one()
-    count_here, last_here = session.execute(
-        recent.where(LoginFailure.address == address)
-    ).one()
+    count_here, last_here = session.execute(recent.where(LoginFailure.address == address)).one()
     if count_here >= MAX_FAILURES:
         raise LoginLocked(last_here + LOCKOUT)
     if count_any >= MAX_FAILURES_ANY_ADDRESS:

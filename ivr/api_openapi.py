@@ -48,9 +48,7 @@ class ExportQuery(ReportQuery):
     mask_numbers: Literal["1", "0", "true", "false", "yes", "no"] = "0"
 
 
-def _call_book_route(
-    method: str, rule: str, endpoint: str, summary: str, **more: Any
-) -> RouteDoc:
+def _call_book_route(method: str, rule: str, endpoint: str, summary: str, **more: Any) -> RouteDoc:
     roles = ("admin", *ROUTE_ROLES[f"api.{endpoint}"])
     return RouteDoc(method, rule, f"api.{endpoint}", summary, roles, **more)
 
@@ -115,8 +113,7 @@ def _operation(doc: RouteDoc, rule: Rule) -> dict[str, Any]:
         "summary": doc.summary,
         "description": f"Roles: {roles}.",
         "x-roles": list(doc.roles),
-        "parameters": _path_parameters(rule)
-        + (_query_parameters(doc.query) if doc.query else []),
+        "parameters": _path_parameters(rule) + (_query_parameters(doc.query) if doc.query else []),
         "responses": {
             str(doc.status): {
                 "description": "Done",

@@ -74,9 +74,9 @@ def tickets_list() -> Response:
         text=args.q,
     )
     query = queries.ticket_search(f, clock.now())
-    rows = get_session().scalars(
-        query.offset((args.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ).all()
+    rows = (
+        get_session().scalars(query.offset((args.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    )
     return jsonify(
         tickets=[_ticket_out(t) for t in rows[:PAGE_SIZE]],
         page=args.page,

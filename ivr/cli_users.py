@@ -99,9 +99,7 @@ def users_disable(username: str) -> None:
 
     with _app_context(), session_scope() as session:
         user = _user(session, username)
-        update_user(
-            session, user, actor=f"cli:{_default_author()}", now=clock.now(), active=False
-        )
+        update_user(session, user, actor=f"cli:{_default_author()}", now=clock.now(), active=False)
         click.echo(f"user {user.username} disabled")
 
 

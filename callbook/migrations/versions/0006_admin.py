@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", TZ, nullable=False),
         sa.Column("updated_at", TZ, nullable=False),
-        sa.CheckConstraint(
-            "role IN ('admin', 'technician', 'viewer')", name=op.f("ck_users_role")
-        ),
+        sa.CheckConstraint("role IN ('admin', 'technician', 'viewer')", name=op.f("ck_users_role")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
