@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callbook.book import Call, CallEvent, CallMotive
-from callbook.db import read_connection, session_scope
+from callbook.db import read_connection, session_scope, write_connection
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 BUSY_HORIZON = timedelta(hours=6)
@@ -117,6 +117,8 @@ _MOTIVES_OF = select(MOTIVES.c.motive, MOTIVES.c.position).where(
     MOTIVES.c.call_id == bindparam("call_id")
 )
 _UPDATE = update(CALLS).where(CALLS.c.id == bindparam("call_id"))
+_UPDATE_STEP = _UPDATE.where(CALLS.c.last_request_key != bindparam("request_key"))
+"""A step's update, unless the row already holds this very request (a concurrent retry)."""
 _INSERT_EVENTS = insert(EVENTS)
 _INSERT_MOTIVE = insert(MOTIVES)
 _BUSY = select(CALLS.c.dialing).where(
@@ -141,6 +143,13 @@ def session() -> Iterator[Session]:
     """A unit of work of the current app (the write transaction of a webhook)."""
     with session_scope() as current:
         yield current
+
+
+@contextmanager
+def writing() -> Iterator[Connection]:
+    """A write transaction of the current app without the ORM: a step's own record."""
+    with write_connection() as connection:
+        yield connection
 
 
 @contextmanager
@@ -247,6 +256,13 @@ def _append(
     conn.execute(_INSERT_EVENTS, rows)
 
 
+class _Unread:
+    """`save_step(seen=...)` left out: the call is read in the write transaction."""
+
+
+UNREAD = _Unread()
+
+
 def save_step(
     session: Database,
     form: CallForm,
@@ -255,6 +271,8 @@ def save_step(
     now: datetime,
     request_key: str,
     spool_id: str = "",
+    *,
+    seen: CallRow | _Unread | None = UNREAD,
 ) -> str:
     """Store the step's state and events on the call row (created if needed).
 
@@ -262,11 +280,38 @@ def save_step(
     the answer stored by a concurrent retry of the same request, in which
     case nothing is written twice. `spool_id`: the step was spooled while the
     database was down; its events are stamped with it (see `spooled_step_saved`).
+    `seen`: the row as the caller read it before this transaction (None: no
+    row yet), spared a second read; the write still finds out when another
+    request wrote the same CallSid in between, and then reads it again.
     """
     conn = _conn(session)
-    current = find_call(conn, call_sid)
-    if current is not None and current.last_request_key == request_key and current.last_response:
-        return current.last_response
+    for _attempt in range(3):
+        current = find_call(conn, call_sid) if isinstance(seen, _Unread) else seen
+        if (
+            current is not None
+            and current.last_request_key == request_key
+            and current.last_response
+        ):
+            return current.last_response
+        written = _write_step(conn, form, call_sid, step, now, request_key, spool_id, current)
+        if written:
+            return step.twiml
+        seen = UNREAD  # changed under us: read it in this transaction and decide again
+    raise LookupError(f"call {call_sid} kept changing while its step was written")
+
+
+def _write_step(
+    conn: Connection,
+    form: CallForm,
+    call_sid: str,
+    step: StepRecord,
+    now: datetime,
+    request_key: str,
+    spool_id: str,
+    current: CallRow | None,
+) -> bool:
+    """Write the step on `current` as read; False (nothing written) when the row
+    was created meanwhile, or already holds this very request."""
     changes: dict[str, Any] = {
         "state": step.state,
         "revision": (current.revision if current else None) or step.revision,
@@ -287,11 +332,20 @@ def save_step(
     motives: list[tuple[str, str, str]] = []
     for event in events:
         answered_at = _apply(changes, event, now, answered_at, motives)
-    call_id, created = _write_call(conn, form, call_sid, now, current, changes)
+    if current is None:
+        new_id = _insert_call(conn, {**_new_call(form, call_sid, now), **changes})
+        if new_id is None:
+            return False
+        call_id, created = new_id, True
+    else:
+        params = {"call_id": current.id, "request_key": request_key, **changes}
+        if conn.execute(_UPDATE_STEP, params).rowcount != 1:
+            return False
+        call_id, created = current.id, False
     _append(conn, call_id, events, now, new=created)
     if motives:
         _add_motives(conn, call_id, motives)
-    return step.twiml
+    return True
 
 
 def _apply(

@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from callbook.sqlite_writers import QueuedConnection, connection_class
+
 # Stable constraint names, so that later migrations can name what they alter
 # (SQLite and PostgreSQL would otherwise each invent their own).
 NAMING_CONVENTION = {
@@ -87,25 +89,35 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
 
 
 READ_ONLY = "ivr_read_only"
-"""Execution option of `read_connection`: SQLite begins a deferred (lock-free) transaction."""
+"""Execution option of `read_connection`: on SQLite, no BEGIN (and so no write lock)."""
 
 
 def _sqlite_begin(connection: Connection) -> None:
     if connection.get_execution_options().get(READ_ONLY):
-        # A snapshot to read from, taking no lock: writers go on meanwhile.
-        connection.exec_driver_sql("BEGIN")
+        # No transaction: each read sees the last commit, taking no lock.
         return
     # IMMEDIATE takes the write lock at the start: a transaction that reads and
     # then writes cannot fail half-way with "database is locked" because
     # another connection wrote in between (SQLite cannot upgrade that read).
-    # Waiting writers queue on busy_timeout instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Waiting writers queue on busy_timeout instead, and before that in this
+    # service's own queue (callbook.sqlite_writers).
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, QueuedConnection):
+        dbapi_connection.queue_for_write()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(dbapi_connection, QueuedConnection):
+            dbapi_connection.leave_queue()
+        raise
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        factory = connection_class(parsed.database, SQLITE_BUSY_TIMEOUT_MS / 1000)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "factory": factory})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -129,6 +141,12 @@ class Database:
             yield session
 
     @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A transaction without the ORM (hot paths): committed when the block ends."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
     def read_connection(self) -> Iterator[Connection]:
         """A connection to read from, without the write lock; rolled back at the end."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
@@ -150,6 +168,11 @@ def database(app: Flask | None = None) -> Database:
 def session_scope(app: Flask | None = None) -> AbstractContextManager[Session]:
     """`Database.session_scope` of `app` (default: the current app)."""
     return database(app).session_scope()
+
+
+def write_connection(app: Flask | None = None) -> AbstractContextManager[Connection]:
+    """`Database.write_connection` of `app` (default: the current app)."""
+    return database(app).write_connection()
 
 
 def read_connection(app: Flask | None = None) -> AbstractContextManager[Connection]:

@@ -119,8 +119,10 @@ def _run(
                     return Response(call.last_response, 200, mimetype="text/xml")
                 state = store.state_of(call, form, sid, revision, now)
                 step = handler(state, doc, now, BusyNumbers(reader, sid, now), form)
-            with calls.session() as session:
-                answer = calls.save_step(session, form, sid, store.record(step), now, key)
+            with calls.writing() as writer:
+                answer = calls.save_step(
+                    writer, form, sid, store.record(step), now, key, seen=call
+                )
             return Response(answer, 200, mimetype="text/xml")
         except (SQLAlchemyError, OSError, LookupError) as exc:
             if not _database_failed(exc):
@@ -286,10 +288,11 @@ def _callback(kind: str) -> Response:
     replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
     if not spool.bypass(form.call_sid):
         try:
-            with calls.session() as session:
-                if kind == "status":
-                    calls.record_status(session, form, now)
-                else:
+            if kind == "status":
+                with calls.writing() as writer:
+                    calls.record_status(writer, form, now)
+            else:
+                with calls.session() as session:
                     calls.record_callback(session, form, kind, now)
                     aftercall.complete_message(session, form, kind, now)
             return Response(status=204)
