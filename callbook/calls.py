@@ -27,11 +27,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from callbook.book import Call, CallEvent, CallMotive
-from callbook.db import read_connection, session_scope, write_connection
+from callbook.db import READ_ONLY, read_connection, session_scope, write_connection
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 BUSY_HORIZON = timedelta(hours=6)
 """A call open longer than this is stale (its status callback was lost): not busy."""
+
+_INDEXED = ("structure", "route", "in_hours", "answered_at")
+"""Columns a step may set that the report indexes hold (see callbook.book.Call)."""
 
 IN_HOURS_ROUTES = frozenset({"referent", "hotline", "no_phone"})
 SPOOL_KEY = "spool"
@@ -90,7 +93,9 @@ class CallRow:
     state: dict[str, Any]
     revision: int | None
     from_number: str
+    structure: str
     route: str
+    in_hours: bool | None
     answered_at: datetime | None
     ended_at: datetime | None
     last_request_key: str
@@ -103,15 +108,17 @@ _FIND = select(
     CALLS.c.state,
     CALLS.c.revision,
     CALLS.c.from_number,
+    CALLS.c.structure,
     CALLS.c.route,
+    CALLS.c.in_hours,
     CALLS.c.answered_at,
     CALLS.c.ended_at,
     CALLS.c.last_request_key,
     CALLS.c.last_response,
 ).where(CALLS.c.call_sid == bindparam("sid"))
 _LAST_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.call_id == bindparam("call_id"))
-_EVENTS_OF_KIND = select(EVENTS.c.data).where(
-    EVENTS.c.call_id == bindparam("call_id"), EVENTS.c.kind == bindparam("kind")
+_EVENTS_OF = select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data).where(
+    EVENTS.c.call_id == bindparam("call_id")
 )
 _MOTIVES_OF = select(MOTIVES.c.motive, MOTIVES.c.position).where(
     MOTIVES.c.call_id == bindparam("call_id")
@@ -154,8 +161,21 @@ def writing() -> Iterator[Connection]:
 
 @contextmanager
 def reading() -> Iterator[Connection]:
-    """A read-only connection of the current app: no write lock taken, rolled back."""
+    """A read-only connection of the current app: no write lock taken, rolled back.
+
+    `write_on` turns it into a write transaction: a step reads, runs its flow,
+    then writes on one connection.
+    """
     with read_connection() as connection:
+        yield connection
+
+
+@contextmanager
+def write_on(connection: Connection) -> Iterator[Connection]:
+    """One write transaction on a connection of `reading`, committed when the block ends."""
+    connection.rollback()  # the reads end here (on SQLite none was begun)
+    connection.execution_options(**{READ_ONLY: False})
+    with connection.begin():
         yield connection
 
 
@@ -241,12 +261,20 @@ def _write_call(
 
 
 def _append(
-    conn: Connection, call_id: int, events: list[Event], now: datetime, *, new: bool = False
+    conn: Connection,
+    call_id: int,
+    events: list[Event],
+    now: datetime,
+    *,
+    new: bool = False,
+    last_seq: int | None = None,
 ) -> None:
+    """Append `events` after the call's last one (`last_seq` when the caller read it)."""
     if not events:
         return
-    last = None if new else conn.execute(_LAST_SEQ, {"call_id": call_id}).scalar()
-    seq = last or 0
+    if last_seq is None and not new:
+        last_seq = conn.execute(_LAST_SEQ, {"call_id": call_id}).scalar()
+    seq = last_seq or 0
     rows = []
     for event in events:
         seq += 1
@@ -338,6 +366,9 @@ def _write_step(
             return False
         call_id, created = new_id, True
     else:
+        for column in _INDEXED:  # unchanged: left out, so SQLite leaves the index alone
+            if column in changes and changes[column] == getattr(current, column):
+                del changes[column]
         params = {"call_id": current.id, "request_key": request_key, **changes}
         if conn.execute(_UPDATE_STEP, params).rowcount != 1:
             return False
@@ -406,9 +437,10 @@ def append_event(
     _append(_conn(session), call_id, [Event(kind, data)], now)
 
 
-def _kind_seen(conn: Connection, call_id: int, kind: str) -> list[dict[str, Any]]:
-    rows = conn.execute(_EVENTS_OF_KIND, {"call_id": call_id, "kind": kind}).scalars()
-    return [data or {} for data in rows]
+def _events_of(conn: Connection, call_id: int) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
+    """(last seq, [(kind, data)]) of a call's events, in one query."""
+    rows = conn.execute(_EVENTS_OF, {"call_id": call_id}).all()
+    return max((row.seq for row in rows), default=0), [(r.kind, r.data or {}) for r in rows]
 
 
 def record_status(session: Database, form: CallForm, now: datetime) -> int:
@@ -425,10 +457,10 @@ def record_status(session: Database, form: CallForm, now: datetime) -> int:
     elif not finished and status:
         changes["status"] = status
     call_id, created = _write_call(conn, form, form.call_sid, now, current, changes)
-    seen = set() if created else {d.get("status") for d in _kind_seen(conn, call_id, "status")}
-    if status not in seen:
+    last_seq, events = (0, []) if created else _events_of(conn, call_id)
+    if not any(kind == "status" and data.get("status") == status for kind, data in events):
         event = Event("status", {"status": status, "duration": form.call_duration})
-        _append(conn, call_id, [event], now, new=created)
+        _append(conn, call_id, [event], now, last_seq=last_seq)
     return call_id
 
 
@@ -450,6 +482,7 @@ def record_callback(session: Database, form: CallForm, kind: str, now: datetime)
         }
     current = find_call(conn, form.call_sid)
     call_id, created = _write_call(conn, form, form.call_sid, now, current, {"updated_at": now})
-    if created or data not in _kind_seen(conn, call_id, kind):
-        _append(conn, call_id, [Event(kind, data)], now, new=created)
+    last_seq, events = (0, []) if created else _events_of(conn, call_id)
+    if (kind, data) not in events:
+        _append(conn, call_id, [Event(kind, data)], now, last_seq=last_seq)
     return call_id

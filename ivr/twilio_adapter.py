@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
@@ -21,6 +21,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator, add_port, compare, remove_port
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.datastructures import MultiDict
 
 from ivr.settings import Settings
 
@@ -75,6 +76,23 @@ def public_url(request: Request, settings: Settings) -> str:
     return request.url
 
 
+class _SignedParams:
+    """A form as `RequestValidator.compute_signature` reads it: keys, and every
+    value of a key through `getall` (Twilio signs repeated fields whole)."""
+
+    def __init__(self, form: MultiDict[str, str]) -> None:
+        self._form = form
+
+    def __len__(self) -> int:
+        return len(self._form)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._form)
+
+    def getall(self, key: str) -> list[str]:
+        return self._form.getlist(key)
+
+
 def signature_valid(request: Request, settings: Settings, token: str) -> bool:
     """True when X-Twilio-Signature signs this request's URL and form with `token`.
 
@@ -85,14 +103,14 @@ def signature_valid(request: Request, settings: Settings, token: str) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+    params = _SignedParams(request.form if request.method == "POST" else MultiDict())
     validator = RequestValidator(token)
     url = public_url(request, settings)
+    if compare(validator.compute_signature(url, params), signature):
+        return True
     parsed = urlparse(url)
-    for candidate in dict.fromkeys((url, remove_port(parsed), add_port(parsed))):
-        if compare(validator.compute_signature(candidate, params), signature):
-            return True
-    return False
+    others = {remove_port(parsed), add_port(parsed)} - {url}
+    return any(compare(validator.compute_signature(u, params), signature) for u in others)
 
 
 def sign(token: str, url: str, params: dict[str, str]) -> str:

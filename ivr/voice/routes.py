@@ -119,10 +119,9 @@ def _run(
                     return Response(call.last_response, 200, mimetype="text/xml")
                 state = store.state_of(call, form, sid, revision, now)
                 step = handler(state, doc, now, BusyNumbers(reader, sid, now), form)
-            with calls.writing() as writer:
-                answer = calls.save_step(
-                    writer, form, sid, store.record(step), now, key, seen=call
-                )
+                record = store.record(step)
+                with calls.write_on(reader) as writer:
+                    answer = calls.save_step(writer, form, sid, record, now, key, seen=call)
             return Response(answer, 200, mimetype="text/xml")
         except (SQLAlchemyError, OSError, LookupError) as exc:
             if not _database_failed(exc):
