@@ -175,8 +175,11 @@ def write_on(connection: Connection) -> Iterator[Connection]:
     """One write transaction on a connection of `reading`, committed when the block ends."""
     connection.rollback()  # the reads end here (on SQLite none was begun)
     connection.execution_options(**{READ_ONLY: False})
-    with connection.begin():
-        yield connection
+    try:
+        with connection.begin():
+            yield connection
+    finally:
+        connection.execution_options(**{READ_ONLY: True})  # reads again after it
 
 
 def find_call(db: Database, call_sid: str) -> CallRow | None:
@@ -282,6 +285,19 @@ def _append(
             {"call_id": call_id, "seq": seq, "at": now, "kind": event.kind, "data": event.data}
         )
     conn.execute(_INSERT_EVENTS, rows)
+
+
+def save_first_step(
+    conn: Connection, form: CallForm, call_sid: str, step: StepRecord, now: datetime, key: str
+) -> str | None:
+    """The first step of a call the book does not know, written without reading first.
+
+    None, and nothing written, when the call is already in the book (Twilio
+    retrying the request, a status callback that came first): the step must
+    then be run again on what the book holds (`find_call`, `save_step`).
+    """
+    written = _write_step(conn, form, call_sid, step, now, key, "", None)
+    return step.twiml if written else None
 
 
 class _Unread:

@@ -143,6 +143,30 @@ def test_retried_webhook_is_answered_the_same_and_recorded_once(phone: Twilio, a
     assert events(phone.app, phone.call_sid).count("menu.choice") == 1
 
 
+def test_retried_incoming_webhook_is_answered_the_same(phone: Twilio, at: object) -> None:
+    """The first step is written without reading the call: a retry finds it there."""
+    at(paris(2026, 12, 1, 10, 0))  # type: ignore[operator]
+    first = phone.post("/voice/incoming")
+    again = phone.post("/voice/incoming")
+    assert first.status_code == again.status_code == 200
+    assert first.data == again.data
+    assert events(phone.app, phone.call_sid) == ["call.started"]
+    assert count(phone.app, Call, call_sid=phone.call_sid) == 1
+
+
+def test_a_status_callback_before_the_incoming_webhook(phone: Twilio, at: object) -> None:
+    """The row a status callback created is used (not duplicated) by the first step."""
+    at(paris(2026, 12, 1, 10, 0))  # type: ignore[operator]
+    assert phone.post("/voice/status", {"CallStatus": "ringing"}).status_code == 204
+    twiml = phone.step("/voice/incoming")
+    assert twiml.first("Gather") is not None
+    assert count(phone.app, Call, call_sid=phone.call_sid) == 1
+    assert events(phone.app, phone.call_sid) == ["status", "call.started"]
+    assert call_row(phone.app, phone.call_sid).state["caller"] == phone.caller
+    phone.step("/voice/menu", {"Digits": "1"})
+    assert events(phone.app, phone.call_sid)[-1] != "call.started"
+
+
 def test_status_callbacks_duplicated_and_out_of_order(phone: Twilio) -> None:
     sid = new_sid()
     # Unknown CallSid: the row is created, not lost.

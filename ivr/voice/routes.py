@@ -84,14 +84,21 @@ class BusyNumbers(Container[str]):
 
 
 def _run(
-    form: VoiceForm, handler: StepHandler, call_sid: str | None = None, *, writes: bool = False
+    form: VoiceForm,
+    handler: StepHandler,
+    call_sid: str | None = None,
+    *,
+    writes: bool = False,
+    first: bool = False,
 ) -> Response:
     """One step: read the call, run the flow, write what it records, answer.
 
     The flow runs before the write transaction opens (on SQLite that is the
     database's one write lock, shared by every worker), unless the step
     `writes` more than its own record (voicemail tickets, callbacks): then
-    the whole step is one unit of work.
+    the whole step is one unit of work. The `first` step of a call (the
+    incoming webhook) is written without reading the call first, and run
+    again on the book's row in the rare case one is there already.
     """
     sid = call_sid or form.call_sid
     now = clock.now()
@@ -113,6 +120,16 @@ def _run(
                     answer = calls.save_step(session, form, sid, store.record(step), now, key)
                 return Response(answer, 200, mimetype="text/xml")
             with calls.reading() as reader:
+                if first:
+                    # A call's first webhook: no row to read yet, so none is read.
+                    state = store.start(form, sid, revision, now)
+                    step = handler(state, doc, now, BusyNumbers(reader, sid, now), form)
+                    record = store.record(step)
+                    with calls.write_on(reader) as writer:
+                        answer = calls.save_first_step(writer, form, sid, record, now, key)
+                    if answer is not None:
+                        return Response(answer, 200, mimetype="text/xml")
+                    # The call was in the book already: run the step on what it holds.
                 call = calls.find_call(reader, sid)
                 if call is not None and call.last_request_key == key and call.last_response:
                     # Twilio retried this very request: the same answer again.
@@ -188,16 +205,16 @@ def _callback_sink(doc: ConfigDocument, now: datetime) -> CallbackSink:
     return aftercall.callback_sink(session, doc, now)
 
 
-def _step(handler: StepHandler, *, writes: bool = False) -> Response:
+def _step(handler: StepHandler, *, writes: bool = False, first: bool = False) -> Response:
     form = _form()
     if isinstance(form, Response):
         return form
-    return _run(form, handler, writes=writes)
+    return _run(form, handler, writes=writes, first=first)
 
 
 @bp.post("/incoming")
 def incoming() -> Response:
-    return _step(lambda state, doc, now, busy, form: welcome.incoming(state, doc, now))
+    return _step(lambda state, doc, now, busy, form: welcome.incoming(state, doc, now), first=True)
 
 
 @bp.post("/menu")
