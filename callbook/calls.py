@@ -116,6 +116,11 @@ _FIND = select(
     CALLS.c.last_request_key,
     CALLS.c.last_response,
 ).where(CALLS.c.call_sid == bindparam("sid"))
+_FIND_WITH_EVENTS = (
+    select(*_FIND.selected_columns, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data)
+    .select_from(CALLS.outerjoin(EVENTS, EVENTS.c.call_id == CALLS.c.id))
+    .where(CALLS.c.call_sid == bindparam("sid"))
+)
 _LAST_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.call_id == bindparam("call_id"))
 _EVENTS_OF = select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data).where(
     EVENTS.c.call_id == bindparam("call_id")
@@ -189,6 +194,21 @@ def find_call(db: Database, call_sid: str) -> CallRow | None:
     values = row._asdict()
     values["state"] = values["state"] or {}
     return CallRow(**values)
+
+
+def _call_with_events(
+    conn: Connection, call_sid: str
+) -> tuple[CallRow | None, int, list[tuple[str, dict[str, Any]]]]:
+    """(call, last seq, [(kind, data)]) in one query; (None, 0, []) for an unknown call."""
+    rows = conn.execute(_FIND_WITH_EVENTS, {"sid": call_sid}).all()
+    if not rows:
+        return None, 0, []
+    values = rows[0]._asdict()
+    for column in ("seq", "kind", "data"):
+        del values[column]
+    values["state"] = values["state"] or {}
+    events = [(row.kind, row.data or {}) for row in rows if row.seq is not None]
+    return CallRow(**values), max((row.seq or 0 for row in rows), default=0), events
 
 
 def replayed(db: Database, call_sid: str, request_key: str) -> str | None:
@@ -462,7 +482,7 @@ def _events_of(conn: Connection, call_id: int) -> tuple[int, list[tuple[str, dic
 def record_status(session: Database, form: CallForm, now: datetime) -> int:
     """The /voice/status callback: close the call once, whatever the order. Returns its id."""
     conn = _conn(session)
-    current = find_call(conn, form.call_sid)
+    current, last_seq, events = _call_with_events(conn, form.call_sid)
     status = form.call_status
     finished = current is not None and current.ended_at is not None
     changes: dict[str, Any] = {"updated_at": now}
@@ -473,7 +493,8 @@ def record_status(session: Database, form: CallForm, now: datetime) -> int:
     elif not finished and status:
         changes["status"] = status
     call_id, created = _write_call(conn, form, form.call_sid, now, current, changes)
-    last_seq, events = (0, []) if created else _events_of(conn, call_id)
+    if current is None and not created:  # created meanwhile by another request
+        last_seq, events = _events_of(conn, call_id)
     if not any(kind == "status" and data.get("status") == status for kind, data in events):
         event = Event("status", {"status": status, "duration": form.call_duration})
         _append(conn, call_id, [event], now, last_seq=last_seq)
@@ -496,9 +517,10 @@ def record_callback(session: Database, form: CallForm, kind: str, now: datetime)
             "status": form.transcription_status,
             "text": form.transcription_text,
         }
-    current = find_call(conn, form.call_sid)
+    current, last_seq, events = _call_with_events(conn, form.call_sid)
     call_id, created = _write_call(conn, form, form.call_sid, now, current, {"updated_at": now})
-    last_seq, events = (0, []) if created else _events_of(conn, call_id)
+    if current is None and not created:  # created meanwhile by another request
+        last_seq, events = _events_of(conn, call_id)
     if (kind, data) not in events:
         _append(conn, call_id, [Event(kind, data)], now, last_seq=last_seq)
     return call_id

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.config import ConfigDocument, demo_yaml_text, validate_document
 from ivr.flows import dialing, menu, structure, voicemail, welcome
-from ivr.flows.state import CallState, Step
+from ivr.flows.state import CallState, Step, twiml_text
 from tests.conftest import paris
 from tests.twiml import TwiML
 
@@ -245,3 +246,14 @@ def test_voicemail_hands_over_and_announces_ticket(doc: ConfigDocument) -> None:
     assert received[0].sid == "RE1"
     assert "Votre demande est enregistrée sous le numéro 1 2 3 4 5 6." in twiml.says
     assert twiml.hangs_up
+
+
+def test_twiml_text_is_the_sdk_serialisation() -> None:
+    """The serialisation the webhooks answer with is byte for byte the SDK's `str()`."""
+    response = VoiceResponse()
+    response.say("Vous avez choisi : « incident » & <urgent> l'été", language="fr-FR")
+    gather = response.gather(action="/voice/menu?a=1&b=2", input="dtmf speech", hints="panne, été")
+    gather.say("Tapez 1")
+    response.dial(caller_id="+33199001000").number("+33612345678", url="/voice/whisper")
+    response.hangup()
+    assert twiml_text(response) == str(response)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated
 
@@ -33,8 +34,12 @@ def to_e164(value: object) -> str:
     raise ValueError(f"'{value}' is not a valid phone number (E.164 expected, e.g. +33473258339)")
 
 
+@functools.lru_cache(maxsize=4096)
 def try_e164(value: str) -> str | None:
-    """Normalise a caller number for lookups; None when it is not a phone number."""
+    """Normalise a caller number for lookups; None when it is not a phone number.
+
+    Cached: callers call again, and libphonenumber takes tens of microseconds.
+    """
     try:
         return to_e164(value)
     except ValueError:

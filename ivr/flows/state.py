@@ -7,6 +7,7 @@ action paths, never state a caller could forge.
 from __future__ import annotations
 
 import functools
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -89,4 +90,16 @@ class Step:
     @functools.cached_property
     def twiml(self) -> str:
         """The TwiML document, serialised once (stored with the call and answered)."""
-        return str(self.response)
+        return twiml_text(self.response)
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def twiml_text(response: VoiceResponse) -> str:
+    """`str(response)`, the same text, serialised straight to a string.
+
+    The SDK's `str()` encodes the document to UTF-8 bytes and decodes them
+    back, which costs every webhook about a third more than this.
+    """
+    return XML_DECLARATION + ET.tostring(response.xml(), encoding="unicode")
