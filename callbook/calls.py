@@ -100,9 +100,17 @@ class CallRow:
     ended_at: datetime | None
     last_request_key: str
     last_response: str
+    last_seq: int = 0
+    """The seq of the call's last event when it was read (0: none)."""
 
 
-_FIND = select(
+_LAST_EVENT = (
+    select(func.max(EVENTS.c.seq))
+    .where(EVENTS.c.call_id == CALLS.c.id)
+    .correlate(CALLS)
+    .scalar_subquery()
+)
+_FIND_ROW = select(
     CALLS.c.id,
     CALLS.c.call_sid,
     CALLS.c.state,
@@ -116,8 +124,9 @@ _FIND = select(
     CALLS.c.last_request_key,
     CALLS.c.last_response,
 ).where(CALLS.c.call_sid == bindparam("sid"))
+_FIND = _FIND_ROW.add_columns(func.coalesce(_LAST_EVENT, 0).label("last_seq"))
 _FIND_WITH_EVENTS = (
-    select(*_FIND.selected_columns, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data)
+    select(*_FIND_ROW.selected_columns, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data)
     .select_from(CALLS.outerjoin(EVENTS, EVENTS.c.call_id == CALLS.c.id))
     .where(CALLS.c.call_sid == bindparam("sid"))
 )
@@ -129,8 +138,18 @@ _MOTIVES_OF = select(MOTIVES.c.motive, MOTIVES.c.position).where(
     MOTIVES.c.call_id == bindparam("call_id")
 )
 _UPDATE = update(CALLS).where(CALLS.c.id == bindparam("call_id"))
-_UPDATE_STEP = _UPDATE.where(CALLS.c.last_request_key != bindparam("request_key"))
-"""A step's update, unless the row already holds this very request (a concurrent retry)."""
+_UPDATE_STEP = _UPDATE.where(
+    CALLS.c.last_request_key != bindparam("request_key"),
+    func.coalesce(
+        select(func.max(EVENTS.c.seq))
+        .where(EVENTS.c.call_id == bindparam("call_id"))
+        .scalar_subquery(),
+        0,
+    )
+    == bindparam("seen_last_seq"),
+)
+"""A step's update, unless the row already holds this very request (a concurrent
+retry) or events were added since the call was read (then it is read again)."""
 _INSERT_EVENTS = insert(EVENTS)
 _INSERT_MOTIVE = insert(MOTIVES)
 _BUSY = select(CALLS.c.dialing).where(
@@ -208,7 +227,8 @@ def _call_with_events(
         del values[column]
     values["state"] = values["state"] or {}
     events = [(row.kind, row.data or {}) for row in rows if row.seq is not None]
-    return CallRow(**values), max((row.seq or 0 for row in rows), default=0), events
+    last_seq = max((row.seq or 0 for row in rows), default=0)
+    return CallRow(**values, last_seq=last_seq), last_seq, events
 
 
 def replayed(db: Database, call_sid: str, request_key: str) -> str | None:
@@ -375,7 +395,8 @@ def _write_step(
     current: CallRow | None,
 ) -> bool:
     """Write the step on `current` as read; False (nothing written) when the row
-    was created meanwhile, or already holds this very request."""
+    was created meanwhile, already holds this very request, or has events
+    added since it was read."""
     changes: dict[str, Any] = {
         "state": step.state,
         "revision": (current.revision if current else None) or step.revision,
@@ -400,16 +421,22 @@ def _write_step(
         new_id = _insert_call(conn, {**_new_call(form, call_sid, now), **changes})
         if new_id is None:
             return False
-        call_id, created = new_id, True
+        call_id, last_seq = new_id, 0
     else:
         for column in _INDEXED:  # unchanged: left out, so SQLite leaves the index alone
             if column in changes and changes[column] == getattr(current, column):
                 del changes[column]
-        params = {"call_id": current.id, "request_key": request_key, **changes}
+        params = {
+            "call_id": current.id,
+            "request_key": request_key,
+            "seen_last_seq": current.last_seq,
+            **changes,
+        }
         if conn.execute(_UPDATE_STEP, params).rowcount != 1:
             return False
-        call_id, created = current.id, False
-    _append(conn, call_id, events, now, new=created)
+        # The update checked that the call's last event is still the one read.
+        call_id, last_seq = current.id, current.last_seq
+    _append(conn, call_id, events, now, last_seq=last_seq)
     if motives:
         _add_motives(conn, call_id, motives)
     return True

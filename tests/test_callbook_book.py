@@ -87,6 +87,28 @@ def test_status_before_the_call_then_the_call_then_duplicates(app: Flask) -> Non
         assert session.scalar(select(func.count()).select_from(Call)) == 1
 
 
+def test_a_step_read_before_another_write_is_still_written_in_order(app: Flask) -> None:
+    """The call read by a step (outside the write lock) changed before its write:
+    the write notices, reads the call again and appends after the new events."""
+    with session_scope(app) as session:
+        calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1")
+    with session_scope(app) as session:
+        seen = calls.find_call(session, "CA1")
+    assert seen is not None and seen.last_seq == 1
+    with session_scope(app) as session:  # the caller hangs up meanwhile
+        calls.record_status(session, Form(call_status="completed", call_duration=20), NOW)
+    with session_scope(app) as session:
+        route = calls.Event("route", {"route": "hotline"})
+        answer = calls.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
+    assert answer == "<Response/>"
+    call, kinds, _ = the_call(app)
+    assert kinds == ["menu.choice", "status", "route"]
+    assert (call.route, call.last_request_key, call.status) == ("hotline", "k2", "completed")
+    with session_scope(app) as session:  # the same request once more: nothing twice
+        calls.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
+    assert the_call(app)[1] == ["menu.choice", "status", "route"]
+
+
 def test_a_call_with_two_motives(app: Flask) -> None:
     with session_scope(app) as session:
         calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1")
