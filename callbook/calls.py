@@ -134,9 +134,6 @@ _LAST_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.call_id == bindparam("
 _EVENTS_OF = select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data).where(
     EVENTS.c.call_id == bindparam("call_id")
 )
-_MOTIVES_OF = select(MOTIVES.c.motive, MOTIVES.c.position).where(
-    MOTIVES.c.call_id == bindparam("call_id")
-)
 _UPDATE = update(CALLS).where(CALLS.c.id == bindparam("call_id"))
 _UPDATE_STEP = _UPDATE.where(
     CALLS.c.last_request_key != bindparam("request_key"),
@@ -151,7 +148,27 @@ _UPDATE_STEP = _UPDATE.where(
 """A step's update, unless the row already holds this very request (a concurrent
 retry) or events were added since the call was read (then it is read again)."""
 _INSERT_EVENTS = insert(EVENTS)
-_INSERT_MOTIVE = insert(MOTIVES)
+_OTHER_MOTIVES = MOTIVES.alias("other")
+_ADD_MOTIVE = insert(MOTIVES).from_select(
+    ["call_id", "position", "motive", "family", "channel"],
+    select(
+        bindparam("call_id", type_=MOTIVES.c.call_id.type),
+        select(func.coalesce(func.max(_OTHER_MOTIVES.c.position), -1) + 1)
+        .where(_OTHER_MOTIVES.c.call_id == bindparam("call_id"))
+        .scalar_subquery(),
+        bindparam("motive", type_=MOTIVES.c.motive.type),
+        bindparam("family", type_=MOTIVES.c.family.type),
+        bindparam("channel", type_=MOTIVES.c.channel.type),
+    ).where(
+        ~select(_OTHER_MOTIVES.c.id)
+        .where(
+            _OTHER_MOTIVES.c.call_id == bindparam("call_id"),
+            _OTHER_MOTIVES.c.motive == bindparam("motive"),
+        )
+        .exists()
+    ),
+)
+"""A motive added after the call's others, unless the call has it already."""
 _BUSY = select(CALLS.c.dialing).where(
     CALLS.c.ended_at.is_(None),
     CALLS.c.call_sid != bindparam("exclude"),
@@ -474,24 +491,10 @@ def _apply(
 
 
 def _add_motives(conn: Connection, call_id: int, motives: list[tuple[str, str, str]]) -> None:
-    existing = conn.execute(_MOTIVES_OF, {"call_id": call_id}).all()
-    known = {row.motive for row in existing}
-    position = max((row.position for row in existing), default=-1)
-    for motive, family, channel in motives:
-        if motive in known:
-            continue
-        known.add(motive)
-        position += 1
-        conn.execute(
-            _INSERT_MOTIVE,
-            {
-                "call_id": call_id,
-                "position": position,
-                "motive": motive,
-                "family": family,
-                "channel": channel,
-            },
-        )
+    """Each motive once per call, after the call's other motives (one statement each)."""
+    for motive, family, channel in dict.fromkeys(motives):
+        params = {"call_id": call_id, "motive": motive, "family": family, "channel": channel}
+        conn.execute(_ADD_MOTIVE, params)
 
 
 def append_event(

@@ -12,6 +12,7 @@ Two ways to get a session:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -105,7 +107,17 @@ def _sqlite_begin(connection: Connection) -> None:
     if isinstance(dbapi_connection, QueuedConnection):
         dbapi_connection.queue_for_write()
     try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            # Straight on the driver: every webhook begins one (the statement
+            # machinery would cost it more than SQLite takes to run it).
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        else:  # pragma: no cover - pysqlite connections are sqlite3 ones
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        if isinstance(dbapi_connection, QueuedConnection):
+            dbapi_connection.leave_queue()
+        # What exec_driver_sql would raise: SQLAlchemy's wrapper ("database is locked").
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
     except BaseException:
         if isinstance(dbapi_connection, QueuedConnection):
             dbapi_connection.leave_queue()
