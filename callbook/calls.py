@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -148,6 +148,60 @@ _UPDATE_STEP = _UPDATE.where(
 """A step's update, unless the row already holds this very request (a concurrent
 retry) or events were added since the call was read (then it is read again)."""
 _INSERT_EVENTS = insert(EVENTS)
+_OPEN = CALLS.c.ended_at.is_(None)
+# (Parameter names are not column names: SQLAlchemy would add those to the SET.)
+_STATUS = bindparam("new_status", type_=CALLS.c.status.type)
+_NOW = bindparam("now", type_=CALLS.c.updated_at.type)
+_DURATION = bindparam("new_duration", type_=CALLS.c.duration.type)
+_CLOSE = (
+    update(CALLS)
+    .where(CALLS.c.call_sid == bindparam("sid"))
+    .values(
+        status=case((_OPEN, _STATUS), else_=CALLS.c.status),
+        ended_at=case((_OPEN, _NOW), else_=CALLS.c.ended_at),
+        duration=case((_OPEN, _DURATION), else_=CALLS.c.duration),
+        dialing=case((_OPEN, literal([], CALLS.c.dialing.type)), else_=CALLS.c.dialing),
+        route=case((_OPEN & (CALLS.c.route == ""), "abandoned"), else_=CALLS.c.route),
+        updated_at=_NOW,
+    )
+    .returning(CALLS.c.id)
+)
+"""A final status: the call closed, unless it was already (SET reads the row as it was)."""
+_SET_STATUS = (
+    update(CALLS)
+    .where(CALLS.c.call_sid == bindparam("sid"))
+    .values(status=case((_OPEN, _STATUS), else_=CALLS.c.status), updated_at=_NOW)
+    .returning(CALLS.c.id)
+)
+"""A status on the way (ringing, in-progress): never reopens a finished call."""
+_TOUCH = (
+    update(CALLS)
+    .where(CALLS.c.call_sid == bindparam("sid"))
+    .values(updated_at=_NOW)
+    .returning(CALLS.c.id)
+)
+_PREVIOUS = EVENTS.alias("previous")
+_STATUS_ONCE = insert(EVENTS).from_select(
+    ["call_id", "seq", "at", "kind", "data"],
+    select(
+        bindparam("call_id", type_=EVENTS.c.call_id.type),
+        select(func.coalesce(func.max(_PREVIOUS.c.seq), 0) + 1)
+        .where(_PREVIOUS.c.call_id == bindparam("call_id"))
+        .scalar_subquery(),
+        bindparam("at", type_=EVENTS.c.at.type),
+        literal("status", EVENTS.c.kind.type),
+        bindparam("data", type_=EVENTS.c.data.type),
+    ).where(
+        ~select(_PREVIOUS.c.id)
+        .where(
+            _PREVIOUS.c.call_id == bindparam("call_id"),
+            _PREVIOUS.c.kind == "status",
+            _PREVIOUS.c.data["status"].as_string() == bindparam("status"),
+        )
+        .exists()
+    ),
+)
+"""The status event after the call's others, unless the call has that status already."""
 _OTHER_MOTIVES = MOTIVES.alias("other")
 _ADD_MOTIVE = insert(MOTIVES).from_select(
     ["call_id", "position", "motive", "family", "channel"],
@@ -510,8 +564,32 @@ def _events_of(conn: Connection, call_id: int) -> tuple[int, list[tuple[str, dic
 
 
 def record_status(session: Database, form: CallForm, now: datetime) -> int:
-    """The /voice/status callback: close the call once, whatever the order. Returns its id."""
+    """The /voice/status callback: close the call once, whatever the order. Returns its id.
+
+    A known call takes two statements and no read: an update that leaves a
+    finished call finished, then the status event unless the call has it.
+    An unknown CallSid (the status came first) creates the row.
+    """
     conn = _conn(session)
+    status = form.call_status
+    params: dict[str, Any] = {"sid": form.call_sid, "now": now}
+    if status in FINAL_STATUSES:
+        statement = _CLOSE
+        params.update(new_status=status, new_duration=form.call_duration)
+    elif status:
+        statement = _SET_STATUS
+        params["new_status"] = status
+    else:
+        statement = _TOUCH
+    call_id = conn.execute(statement, params).scalar()
+    if call_id is None:
+        return _record_status_of_unknown(conn, form, now)
+    data = {"status": status, "duration": form.call_duration}
+    conn.execute(_STATUS_ONCE, {"call_id": call_id, "at": now, "data": data, "status": status})
+    return int(call_id)
+
+
+def _record_status_of_unknown(conn: Connection, form: CallForm, now: datetime) -> int:
     current, last_seq, events = _call_with_events(conn, form.call_sid)
     status = form.call_status
     finished = current is not None and current.ended_at is not None
