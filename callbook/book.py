@@ -19,7 +19,6 @@ class Call(Base):
 
     __tablename__ = "calls"
     __table_args__ = (
-        Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_open", "ended_at", "started_at"),
         # Reports and exports of a period (migration 0003): every column a report
         # reads, so the database answers from the index without the wide rows.

@@ -29,6 +29,8 @@ from typing import Any
 
 _held = threading.local()
 
+YIELD_FOR = 0.001
+"""Seconds of a wait spent trying again at once, giving the core away in between."""
 POLL_EVERY = 0.00005
 """Seconds between two tries at first: a write holds the queue a few hundred microseconds."""
 POLL_SLOWER_AFTER = 0.01
@@ -68,6 +70,9 @@ class QueuedConnection(sqlite3.Connection):
                 waited = time.monotonic() - started
                 if waited >= self.wait_seconds:
                     return  # SQLite's busy timeout decides from here
+                if waited < YIELD_FOR:
+                    os.sched_yield()  # a webhook's write: its end is a few µs away
+                    continue
                 if waited > POLL_SLOWER_AFTER:  # a long transaction: poll less often
                     delay = min(delay * 2, POLL_MAX)
                 time.sleep(delay)
