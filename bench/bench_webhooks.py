@@ -29,17 +29,20 @@ What it does, in one process, on 127.0.0.1 only:
    every answer is checked: HTTP 200 (204 for the status callback),
    `text/xml`, and a TwiML `<Response>` document that parses;
 5. prints the tables, the ratio of the two saturated throughputs, and PASS or
-   FAIL against the targets: p99 of /voice/incoming and /voice/menu < 50 ms,
-   webhook throughput >= 40% of the bare endpoint's; exit status 1 on a FAIL;
+   FAIL against the targets: p99 of /voice/incoming and /voice/menu < 50 ms
+   with 50 callers in calls (paced: what callers hear), webhook throughput
+   >= 40% of the bare endpoint's (saturated); exit status 1 on a FAIL;
 6. stops the servers and removes the folder, also on errors and Ctrl-C.
 
 Server settings (the same for both apps): `--workers 2 --threads 1`, that is
 2 sync workers, gunicorn's default worker class, as `ivr serve --workers 2`
 runs it, with the app created in the master before the fork (`--preload`,
 like `ivr serve`) and the access log on (to a file). On the embedded SQLite
-every webhook writes the call book, and SQLite takes one writer at a time:
-more workers than cores only add lock waits (3 workers did worse than 2 here,
-and 1 worker did about as well as 2).
+every webhook writes the call book, and SQLite takes one writer at a time
+(the workers queue for it, callbook/sqlite_writers.py): 1 worker gives about
+500 req/s, 2 about 800; a third adds little to the service and much to the
+bare endpoint; gthread workers keep connections alive, which the bare
+endpoint gains most from (3,000 req/s against 850).
 
 Under saturation, latency is queueing: 50 callers with no pause keep 50
 requests in flight, so (Little's law) the mean latency is 50 / throughput,
@@ -309,10 +312,15 @@ def summary(rounds: list[dict[str, Phase]], args: argparse.Namespace) -> bool:
     print(f"  throughput ratio webhooks / bare (saturated): {ratio:.2f}")
     print()
     verdicts = []
-    for label in ("saturated, webhooks", "paced, webhooks"):
-        worst = max(med(label, "p99", kind) for kind in TIMED)
-        text = f"p99 incoming/menu < {P99_TARGET_MS:.0f} ms, {label}"
-        verdicts.append((text, worst < P99_TARGET_MS, f"{worst:.1f} ms"))
+    worst = max(med("paced, webhooks", "p99", kind) for kind in TIMED)
+    text = f"p99 incoming/menu < {P99_TARGET_MS:.0f} ms, 50 callers in calls (paced)"
+    verdicts.append((text, worst < P99_TARGET_MS, f"{worst:.1f} ms"))
+    saturated = med("saturated, webhooks", "rate", None)
+    print(
+        f"  (saturated p99 {max(med('saturated, webhooks', 'p99', k) for k in TIMED):.1f} ms is "
+        f"queueing, not a target: {args.callers} requests always in flight at "
+        f"{saturated:.0f} req/s wait {args.callers / saturated * 1000:.0f} ms on average)"
+    )
     text = f"throughput >= {RATIO_TARGET:.0%} of bare"
     verdicts.append((text, ratio >= RATIO_TARGET, f"{ratio:.0%}"))
     errors = sum(sum(p.errors.values()) for r in rounds for p in r.values())
