@@ -267,8 +267,21 @@ def reading() -> Iterator[Connection]:
 
 @contextmanager
 def write_on(connection: Connection) -> Iterator[Connection]:
-    """One write transaction on a connection of `reading`, committed when the block ends."""
-    connection.rollback()  # the reads end here (on SQLite none was begun)
+    """One write transaction on a connection of `reading`, committed when the block ends.
+
+    On SQLite the reads took no lock and the write transaction begins here
+    (BEGIN IMMEDIATE). Elsewhere there is no database-wide lock to spare, so
+    the reads and the write are one transaction, two round trips fewer.
+    """
+    if connection.dialect.name != "sqlite":
+        try:
+            yield connection
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+        return
+    connection.rollback()  # the reads end here (none was begun)
     connection.execution_options(**{READ_ONLY: False})
     try:
         with connection.begin():
