@@ -1,17 +1,16 @@
-"""Writing the call book from the voice webhooks, idempotently and briefly.
+"""Writing the voice steps into the call book, idempotently and briefly.
 
 - a step is stored with its request key: a webhook retried by Twilio gets the
   same answer back and records nothing twice;
-- a status callback for an unknown CallSid creates the row instead of being
-  lost; a late non-final status never reopens a finished call;
 - a step written late from the local spool carries its spool id in the data
   of its events (`SPOOL_KEY`), so replaying it again records nothing twice.
 
 Every webhook writes here, so this is the service's hot path: a few SQLAlchemy
-Core statements per step, on the session's connection (so tickets the ORM
-writes in the same step commit or roll back with them). The voice routes read
-the call with `find_call` on a reading connection (`reading`) before they
-open the write transaction, which then only re-reads the row and writes.
+Core statements per step (`callbook.call_sql`), on the session's connection
+(so tickets the ORM writes in the same step commit or roll back with them).
+The voice routes read the call with `find_call` on a reading connection
+(`reading`) and run the step before `write_on` opens the write transaction.
+Status, recording and transcription callbacks: `callbook.call_callbacks`.
 """
 
 from __future__ import annotations
@@ -22,11 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, case, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from callbook.book import Call, CallEvent, CallMotive
+from callbook import call_sql as sql
 from callbook.db import READ_ONLY, read_connection, session_scope, write_connection
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -38,10 +36,6 @@ _INDEXED = ("structure", "route", "in_hours", "answered_at")
 
 IN_HOURS_ROUTES = frozenset({"referent", "hotline", "no_phone"})
 SPOOL_KEY = "spool"
-
-CALLS: Table = Call.__table__  # type: ignore[assignment]
-EVENTS: Table = CallEvent.__table__  # type: ignore[assignment]
-MOTIVES: Table = CallMotive.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,135 +98,10 @@ class CallRow:
     """The seq of the call's last event when it was read (0: none)."""
 
 
-_LAST_EVENT = (
-    select(func.max(EVENTS.c.seq))
-    .where(EVENTS.c.call_id == CALLS.c.id)
-    .correlate(CALLS)
-    .scalar_subquery()
-)
-_FIND_ROW = select(
-    CALLS.c.id,
-    CALLS.c.call_sid,
-    CALLS.c.state,
-    CALLS.c.revision,
-    CALLS.c.from_number,
-    CALLS.c.structure,
-    CALLS.c.route,
-    CALLS.c.in_hours,
-    CALLS.c.answered_at,
-    CALLS.c.ended_at,
-    CALLS.c.last_request_key,
-    CALLS.c.last_response,
-).where(CALLS.c.call_sid == bindparam("sid"))
-_FIND = _FIND_ROW.add_columns(func.coalesce(_LAST_EVENT, 0).label("last_seq"))
-_FIND_WITH_EVENTS = (
-    select(*_FIND_ROW.selected_columns, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data)
-    .select_from(CALLS.outerjoin(EVENTS, EVENTS.c.call_id == CALLS.c.id))
-    .where(CALLS.c.call_sid == bindparam("sid"))
-)
-_LAST_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.call_id == bindparam("call_id"))
-_EVENTS_OF = select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data).where(
-    EVENTS.c.call_id == bindparam("call_id")
-)
-_UPDATE = update(CALLS).where(CALLS.c.id == bindparam("call_id"))
-_UPDATE_STEP = _UPDATE.where(
-    CALLS.c.last_request_key != bindparam("request_key"),
-    func.coalesce(
-        select(func.max(EVENTS.c.seq))
-        .where(EVENTS.c.call_id == bindparam("call_id"))
-        .scalar_subquery(),
-        0,
-    )
-    == bindparam("seen_last_seq"),
-)
-"""A step's update, unless the row already holds this very request (a concurrent
-retry) or events were added since the call was read (then it is read again)."""
-_INSERT_EVENTS = insert(EVENTS)
-_OPEN = CALLS.c.ended_at.is_(None)
-# (Parameter names are not column names: SQLAlchemy would add those to the SET.)
-_STATUS = bindparam("new_status", type_=CALLS.c.status.type)
-_NOW = bindparam("now", type_=CALLS.c.updated_at.type)
-_DURATION = bindparam("new_duration", type_=CALLS.c.duration.type)
-_CLOSE = (
-    update(CALLS)
-    .where(CALLS.c.call_sid == bindparam("sid"))
-    .values(
-        status=case((_OPEN, _STATUS), else_=CALLS.c.status),
-        ended_at=case((_OPEN, _NOW), else_=CALLS.c.ended_at),
-        duration=case((_OPEN, _DURATION), else_=CALLS.c.duration),
-        dialing=case((_OPEN, literal([], CALLS.c.dialing.type)), else_=CALLS.c.dialing),
-        route=case((_OPEN & (CALLS.c.route == ""), "abandoned"), else_=CALLS.c.route),
-        updated_at=_NOW,
-    )
-    .returning(CALLS.c.id)
-)
-"""A final status: the call closed, unless it was already (SET reads the row as it was)."""
-_SET_STATUS = (
-    update(CALLS)
-    .where(CALLS.c.call_sid == bindparam("sid"))
-    .values(status=case((_OPEN, _STATUS), else_=CALLS.c.status), updated_at=_NOW)
-    .returning(CALLS.c.id)
-)
-"""A status on the way (ringing, in-progress): never reopens a finished call."""
-_TOUCH = (
-    update(CALLS)
-    .where(CALLS.c.call_sid == bindparam("sid"))
-    .values(updated_at=_NOW)
-    .returning(CALLS.c.id)
-)
-_PREVIOUS = EVENTS.alias("previous")
-_STATUS_ONCE = insert(EVENTS).from_select(
-    ["call_id", "seq", "at", "kind", "data"],
-    select(
-        bindparam("call_id", type_=EVENTS.c.call_id.type),
-        select(func.coalesce(func.max(_PREVIOUS.c.seq), 0) + 1)
-        .where(_PREVIOUS.c.call_id == bindparam("call_id"))
-        .scalar_subquery(),
-        bindparam("at", type_=EVENTS.c.at.type),
-        literal("status", EVENTS.c.kind.type),
-        bindparam("data", type_=EVENTS.c.data.type),
-    ).where(
-        ~select(_PREVIOUS.c.id)
-        .where(
-            _PREVIOUS.c.call_id == bindparam("call_id"),
-            _PREVIOUS.c.kind == "status",
-            _PREVIOUS.c.data["status"].as_string() == bindparam("status"),
-        )
-        .exists()
-    ),
-)
-"""The status event after the call's others, unless the call has that status already."""
-_OTHER_MOTIVES = MOTIVES.alias("other")
-_ADD_MOTIVE = insert(MOTIVES).from_select(
-    ["call_id", "position", "motive", "family", "channel"],
-    select(
-        bindparam("call_id", type_=MOTIVES.c.call_id.type),
-        select(func.coalesce(func.max(_OTHER_MOTIVES.c.position), -1) + 1)
-        .where(_OTHER_MOTIVES.c.call_id == bindparam("call_id"))
-        .scalar_subquery(),
-        bindparam("motive", type_=MOTIVES.c.motive.type),
-        bindparam("family", type_=MOTIVES.c.family.type),
-        bindparam("channel", type_=MOTIVES.c.channel.type),
-    ).where(
-        ~select(_OTHER_MOTIVES.c.id)
-        .where(
-            _OTHER_MOTIVES.c.call_id == bindparam("call_id"),
-            _OTHER_MOTIVES.c.motive == bindparam("motive"),
-        )
-        .exists()
-    ),
-)
-"""A motive added after the call's others, unless the call has it already."""
-_BUSY = select(CALLS.c.dialing).where(
-    CALLS.c.ended_at.is_(None),
-    CALLS.c.call_sid != bindparam("exclude"),
-    CALLS.c.started_at > bindparam("since"),
-)
-
 Database = Session | Connection
 
 
-def _conn(db: Database) -> Connection:
+def connection_of(db: Database) -> Connection:
     if isinstance(db, Connection):
         return db
     if db.new or db.dirty or db.deleted:
@@ -291,28 +160,12 @@ def write_on(connection: Connection) -> Iterator[Connection]:
 
 
 def find_call(db: Database, call_sid: str) -> CallRow | None:
-    row = _conn(db).execute(_FIND, {"sid": call_sid}).first()
+    row = connection_of(db).execute(sql.FIND, {"sid": call_sid}).first()
     if row is None:
         return None
     values = row._asdict()
     values["state"] = values["state"] or {}
     return CallRow(**values)
-
-
-def _call_with_events(
-    conn: Connection, call_sid: str
-) -> tuple[CallRow | None, int, list[tuple[str, dict[str, Any]]]]:
-    """(call, last seq, [(kind, data)]) in one query; (None, 0, []) for an unknown call."""
-    rows = conn.execute(_FIND_WITH_EVENTS, {"sid": call_sid}).all()
-    if not rows:
-        return None, 0, []
-    values = rows[0]._asdict()
-    for column in ("seq", "kind", "data"):
-        del values[column]
-    values["state"] = values["state"] or {}
-    events = [(row.kind, row.data or {}) for row in rows if row.seq is not None]
-    last_seq = max((row.seq or 0 for row in rows), default=0)
-    return CallRow(**values, last_seq=last_seq), last_seq, events
 
 
 def replayed(db: Database, call_sid: str, request_key: str) -> str | None:
@@ -325,17 +178,18 @@ def replayed(db: Database, call_sid: str, request_key: str) -> str | None:
 
 def spooled_step_saved(db: Database, call_sid: str, spool_id: str) -> bool:
     """True when the step spooled as `spool_id` is already in the book."""
-    conn = _conn(db)
+    conn = connection_of(db)
     call = find_call(conn, call_sid)
     if call is None:
         return False
-    rows = conn.execute(select(EVENTS.c.data).where(EVENTS.c.call_id == call.id)).scalars()
+    events = sql.EVENTS
+    rows = conn.execute(select(events.c.data).where(events.c.call_id == call.id)).scalars()
     return any((data or {}).get(SPOOL_KEY) == spool_id for data in rows)
 
 
 def busy_numbers(db: Database, *, exclude: str, now: datetime) -> frozenset[str]:
     """Numbers ringing or talking through another of our calls right now."""
-    rows = _conn(db).execute(_BUSY, {"exclude": exclude, "since": now - BUSY_HORIZON})
+    rows = connection_of(db).execute(sql.BUSY, {"exclude": exclude, "since": now - BUSY_HORIZON})
     return frozenset(number for numbers in rows.scalars() for number in (numbers or []))
 
 
@@ -352,22 +206,13 @@ def _new_call(form: CallForm, call_sid: str, now: datetime) -> dict[str, Any]:
     }
 
 
-_INSERT_CALL = {
-    name: dialect.insert(CALLS)
-    .on_conflict_do_nothing(index_elements=["call_sid"])
-    .returning(CALLS.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-"""An insert that yields no id when the CallSid is already in (the two databases we run on)."""
-
-
 def _insert_call(conn: Connection, values: dict[str, Any]) -> int | None:
     """Insert a call row; None when another request inserted the same CallSid first."""
-    new_id = conn.execute(_INSERT_CALL[conn.dialect.name], values).scalar()
+    new_id = conn.execute(sql.INSERT_CALL[conn.dialect.name], values).scalar()
     return None if new_id is None else int(new_id)
 
 
-def _write_call(
+def write_call(
     conn: Connection,
     form: CallForm,
     call_sid: str,
@@ -383,11 +228,11 @@ def _write_call(
         current = find_call(conn, call_sid)  # a concurrent request created it
         if current is None:  # pragma: no cover - the conflict was on this CallSid
             raise LookupError(f"call {call_sid} neither inserted nor found")
-    conn.execute(_UPDATE, {"call_id": current.id, **changes})
+    conn.execute(sql.UPDATE_CALL, {"call_id": current.id, **changes})
     return current.id, False
 
 
-def _append(
+def append_events(
     conn: Connection,
     call_id: int,
     events: list[Event],
@@ -400,7 +245,7 @@ def _append(
     if not events:
         return
     if last_seq is None and not new:
-        last_seq = conn.execute(_LAST_SEQ, {"call_id": call_id}).scalar()
+        last_seq = conn.execute(sql.LAST_SEQ, {"call_id": call_id}).scalar()
     seq = last_seq or 0
     rows = []
     for event in events:
@@ -408,7 +253,7 @@ def _append(
         rows.append(
             {"call_id": call_id, "seq": seq, "at": now, "kind": event.kind, "data": event.data}
         )
-    conn.execute(_INSERT_EVENTS, rows)
+    conn.execute(sql.INSERT_EVENTS, rows)
 
 
 def save_first_step(
@@ -452,7 +297,7 @@ def save_step(
     row yet), spared a second read; the write still finds out when another
     request wrote the same CallSid in between, and then reads it again.
     """
-    conn = _conn(session)
+    conn = connection_of(session)
     for _attempt in range(3):
         current = find_call(conn, call_sid) if isinstance(seen, _Unread) else seen
         if (
@@ -516,11 +361,11 @@ def _write_step(
             "seen_last_seq": current.last_seq,
             **changes,
         }
-        if conn.execute(_UPDATE_STEP, params).rowcount != 1:
+        if conn.execute(sql.UPDATE_STEP, params).rowcount != 1:
             return False
         # The update checked that the call's last event is still the one read.
         call_id, last_seq = current.id, current.last_seq
-    _append(conn, call_id, events, now, last_seq=last_seq)
+    append_events(conn, call_id, events, now, last_seq=last_seq)
     if motives:
         _add_motives(conn, call_id, motives)
     return True
@@ -561,87 +406,10 @@ def _add_motives(conn: Connection, call_id: int, motives: list[tuple[str, str, s
     """Each motive once per call, after the call's other motives (one statement each)."""
     for motive, family, channel in dict.fromkeys(motives):
         params = {"call_id": call_id, "motive": motive, "family": family, "channel": channel}
-        conn.execute(_ADD_MOTIVE, params)
+        conn.execute(sql.ADD_MOTIVE, params)
 
 
 def append_event(
     session: Database, call_id: int, kind: str, data: dict[str, Any], now: datetime
 ) -> None:
-    _append(_conn(session), call_id, [Event(kind, data)], now)
-
-
-def _events_of(conn: Connection, call_id: int) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
-    """(last seq, [(kind, data)]) of a call's events, in one query."""
-    rows = conn.execute(_EVENTS_OF, {"call_id": call_id}).all()
-    return max((row.seq for row in rows), default=0), [(r.kind, r.data or {}) for r in rows]
-
-
-def record_status(session: Database, form: CallForm, now: datetime) -> int:
-    """The /voice/status callback: close the call once, whatever the order. Returns its id.
-
-    A known call takes two statements and no read: an update that leaves a
-    finished call finished, then the status event unless the call has it.
-    An unknown CallSid (the status came first) creates the row.
-    """
-    conn = _conn(session)
-    status = form.call_status
-    params: dict[str, Any] = {"sid": form.call_sid, "now": now}
-    if status in FINAL_STATUSES:
-        statement = _CLOSE
-        params.update(new_status=status, new_duration=form.call_duration)
-    elif status:
-        statement = _SET_STATUS
-        params["new_status"] = status
-    else:
-        statement = _TOUCH
-    call_id = conn.execute(statement, params).scalar()
-    if call_id is None:
-        return _record_status_of_unknown(conn, form, now)
-    data = {"status": status, "duration": form.call_duration}
-    conn.execute(_STATUS_ONCE, {"call_id": call_id, "at": now, "data": data, "status": status})
-    return int(call_id)
-
-
-def _record_status_of_unknown(conn: Connection, form: CallForm, now: datetime) -> int:
-    current, last_seq, events = _call_with_events(conn, form.call_sid)
-    status = form.call_status
-    finished = current is not None and current.ended_at is not None
-    changes: dict[str, Any] = {"updated_at": now}
-    if status in FINAL_STATUSES and not finished:
-        changes.update(status=status, ended_at=now, duration=form.call_duration, dialing=[])
-        if not (current and current.route):
-            changes["route"] = "abandoned"
-    elif not finished and status:
-        changes["status"] = status
-    call_id, created = _write_call(conn, form, form.call_sid, now, current, changes)
-    if current is None and not created:  # created meanwhile by another request
-        last_seq, events = _events_of(conn, call_id)
-    if not any(kind == "status" and data.get("status") == status for kind, data in events):
-        event = Event("status", {"status": status, "duration": form.call_duration})
-        _append(conn, call_id, [event], now, last_seq=last_seq)
-    return call_id
-
-
-def record_callback(session: Database, form: CallForm, kind: str, now: datetime) -> int:
-    """Recording-status and transcription callbacks: kept as events of the call."""
-    conn = _conn(session)
-    if kind == "recording":
-        data: dict[str, Any] = {
-            "sid": form.recording_sid,
-            "url": form.recording_url,
-            "duration": form.recording_duration,
-            "status": form.recording_status,
-        }
-    else:
-        data = {
-            "sid": form.recording_sid,
-            "status": form.transcription_status,
-            "text": form.transcription_text,
-        }
-    current, last_seq, events = _call_with_events(conn, form.call_sid)
-    call_id, created = _write_call(conn, form, form.call_sid, now, current, {"updated_at": now})
-    if current is None and not created:  # created meanwhile by another request
-        last_seq, events = _events_of(conn, call_id)
-    if (kind, data) not in events:
-        _append(conn, call_id, [Event(kind, data)], now, last_seq=last_seq)
-    return call_id
+    append_events(connection_of(session), call_id, [Event(kind, data)], now)

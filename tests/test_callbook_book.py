@@ -14,7 +14,7 @@ from flask import Flask
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from callbook import calls
+from callbook import call_callbacks, calls
 from callbook.annotate import UnknownCall, UnknownMotive, set_motives, set_note
 from callbook.book import Call, CallEvent, CallMotive
 from callbook.db import Base, database, session_scope
@@ -69,15 +69,17 @@ def the_call(app: Flask, sid: str = "CA1") -> tuple[Call, list[str], list[tuple[
 def test_status_before_the_call_then_the_call_then_duplicates(app: Flask) -> None:
     """Reordered and duplicated callbacks: one row, closed once, each event once."""
     with session_scope(app) as session:  # the final status arrives first
-        calls.record_status(session, Form(call_status="completed", call_duration=95), NOW)
+        call_callbacks.record_status(session, Form(call_status="completed", call_duration=95), NOW)
     with session_scope(app) as session:
         calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1")
     with session_scope(app) as session:
-        calls.record_status(session, Form(call_status="completed", call_duration=95), NOW)
-        calls.record_status(session, Form(call_status="in-progress"), NOW + timedelta(seconds=5))
+        call_callbacks.record_status(session, Form(call_status="completed", call_duration=95), NOW)
+        call_callbacks.record_status(
+            session, Form(call_status="in-progress"), NOW + timedelta(seconds=5)
+        )
         form = Form(recording_sid="RE1", recording_url="https://x/RE1", recording_duration=20)
-        calls.record_callback(session, form, "recording", NOW)
-        calls.record_callback(session, form, "recording", NOW)
+        call_callbacks.record_callback(session, form, "recording", NOW)
+        call_callbacks.record_callback(session, form, "recording", NOW)
     call, kinds, motives = the_call(app)
     assert (call.status, call.duration) == ("completed", 95)
     assert call.ended_at == NOW
@@ -96,7 +98,7 @@ def test_a_step_read_before_another_write_is_still_written_in_order(app: Flask) 
         seen = calls.find_call(session, "CA1")
     assert seen is not None and seen.last_seq == 1
     with session_scope(app) as session:  # the caller hangs up meanwhile
-        calls.record_status(session, Form(call_status="completed", call_duration=20), NOW)
+        call_callbacks.record_status(session, Form(call_status="completed", call_duration=20), NOW)
     with session_scope(app) as session:
         route = calls.Event("route", {"route": "hotline"})
         answer = calls.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
@@ -122,7 +124,7 @@ def test_a_call_with_two_motives(app: Flask) -> None:
         )
         # The same choice again (a menu replayed) adds nothing.
         calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k3")
-        calls.record_status(session, Form(call_status="completed", call_duration=40), NOW)
+        call_callbacks.record_status(session, Form(call_status="completed", call_duration=40), NOW)
     call, _, motives = the_call(app)
     assert motives == [("incident", "keypad"), ("usage", "speech")]
     assert (call.route, call.in_hours) == ("hotline", True)

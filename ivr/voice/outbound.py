@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from callbook import calls, dispatch
+from callbook import call_callbacks, calls, dispatch
 from callbook.db import session_scope
 from callbook.ticketing import add_history
 from callbook.tickets import Callback, Ticket
@@ -166,7 +166,7 @@ def status() -> Response:
     try:
         _, doc = current_config()
         with session_scope() as session:
-            call_id = calls.record_status(session, form, clock.now())
+            call_id = call_callbacks.record_status(session, form, clock.now())
             callback = _callback(session)
             if callback is None:
                 return Response(status=204)

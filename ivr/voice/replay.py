@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from callbook import calls
+from callbook import call_callbacks, calls
 from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket
 from ivr.config import ConfigDocument
@@ -152,7 +152,7 @@ def _step(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) 
 
 
 def _status(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) -> None:
-    calls.record_status(session, VoiceForm.model_validate(entry["form"]), _at(entry))
+    call_callbacks.record_status(session, VoiceForm.model_validate(entry["form"]), _at(entry))
 
 
 def _recording_or_transcription(
@@ -160,7 +160,7 @@ def _recording_or_transcription(
 ) -> None:
     form = VoiceForm.model_validate(entry["form"])
     kind = str(entry["kind"])
-    calls.record_callback(session, form, kind, _at(entry))
+    call_callbacks.record_callback(session, form, kind, _at(entry))
     aftercall.complete_message(session, form, kind, _at(entry))
 
 

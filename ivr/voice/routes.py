@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbook import calls
+from callbook import call_callbacks, calls
 from ivr import clock
 from ivr.config import ConfigDocument
 from ivr.flows import dialing, menu, proceed, structure, voicemail, welcome
@@ -306,10 +306,10 @@ def _callback(kind: str) -> Response:
         try:
             if kind == "status":
                 with calls.writing() as writer:
-                    calls.record_status(writer, form, now)
+                    call_callbacks.record_status(writer, form, now)
             else:
                 with calls.session() as session:
-                    calls.record_callback(session, form, kind, now)
+                    call_callbacks.record_callback(session, form, kind, now)
                     aftercall.complete_message(session, form, kind, now)
             return Response(status=204)
         except SQLAlchemyError as exc:
