@@ -85,7 +85,8 @@ class QueuedConnection(sqlite3.Connection):
         if not self._queued:
             return
         self._queued = False
-        _held.count -= 1
+        # (Never below zero, even if a transaction ended in another thread.)
+        _held.count = max(getattr(_held, "count", 0) - 1, 0)
         fcntl.flock(self._writers_fd, fcntl.LOCK_UN)
 
     def commit(self) -> None:
