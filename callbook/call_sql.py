@@ -22,7 +22,7 @@ _LAST_EVENT = (
     .correlate(CALLS)
     .scalar_subquery()
 )
-FIND_ROW = select(
+_FIND_ROW = select(
     CALLS.c.id,
     CALLS.c.call_sid,
     CALLS.c.state,
@@ -36,12 +36,7 @@ FIND_ROW = select(
     CALLS.c.last_request_key,
     CALLS.c.last_response,
 ).where(CALLS.c.call_sid == bindparam("sid"))
-FIND = FIND_ROW.add_columns(func.coalesce(_LAST_EVENT, 0).label("last_seq"))
-FIND_WITH_EVENTS = (
-    select(*FIND_ROW.selected_columns, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data)
-    .select_from(CALLS.outerjoin(EVENTS, EVENTS.c.call_id == CALLS.c.id))
-    .where(CALLS.c.call_sid == bindparam("sid"))
-)
+FIND = _FIND_ROW.add_columns(func.coalesce(_LAST_EVENT, 0).label("last_seq"))
 LAST_SEQ = select(func.max(EVENTS.c.seq)).where(EVENTS.c.call_id == bindparam("call_id"))
 EVENTS_OF = select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.data).where(
     EVENTS.c.call_id == bindparam("call_id")

@@ -97,6 +97,12 @@ class CallRow:
     last_seq: int = 0
     """The seq of the call's last event when it was read (0: none)."""
 
+    def answer_to(self, request_key: str) -> str | None:
+        """The answer already given to this very request, if Twilio is retrying it."""
+        if self.last_request_key == request_key and self.last_response:
+            return self.last_response
+        return None
+
 
 Database = Session | Connection
 
@@ -171,9 +177,7 @@ def find_call(db: Database, call_sid: str) -> CallRow | None:
 def replayed(db: Database, call_sid: str, request_key: str) -> str | None:
     """The answer already given to this very request, if Twilio is retrying it."""
     call = find_call(db, call_sid)
-    if call is not None and call.last_request_key == request_key and call.last_response:
-        return call.last_response
-    return None
+    return None if call is None else call.answer_to(request_key)
 
 
 def spooled_step_saved(db: Database, call_sid: str, spool_id: str) -> bool:
@@ -206,8 +210,11 @@ def _new_call(form: CallForm, call_sid: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert_call(conn: Connection, values: dict[str, Any]) -> int | None:
-    """Insert a call row; None when another request inserted the same CallSid first."""
+def insert_call(
+    conn: Connection, form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
+) -> int | None:
+    """A new call row with `changes`; None when another request inserted the CallSid first."""
+    values = {**_new_call(form, call_sid, now), **changes}
     new_id = conn.execute(sql.INSERT_CALL[conn.dialect.name], values).scalar()
     return None if new_id is None else int(new_id)
 
@@ -222,7 +229,7 @@ def write_call(
 ) -> tuple[int, bool]:
     """(call id, created): the row updated with `changes`, or created with them."""
     if current is None:
-        new_id = _insert_call(conn, {**_new_call(form, call_sid, now), **changes})
+        new_id = insert_call(conn, form, call_sid, now, changes)
         if new_id is not None:
             return new_id, True
         current = find_call(conn, call_sid)  # a concurrent request created it
@@ -300,12 +307,8 @@ def save_step(
     conn = connection_of(session)
     for _attempt in range(3):
         current = find_call(conn, call_sid) if isinstance(seen, _Unread) else seen
-        if (
-            current is not None
-            and current.last_request_key == request_key
-            and current.last_response
-        ):
-            return current.last_response
+        if current is not None and (answer := current.answer_to(request_key)):
+            return answer
         written = _write_step(conn, form, call_sid, step, now, request_key, spool_id, current)
         if written:
             return step.twiml
@@ -347,7 +350,7 @@ def _write_step(
     for event in events:
         answered_at = _apply(changes, event, now, answered_at, motives)
     if current is None:
-        new_id = _insert_call(conn, {**_new_call(form, call_sid, now), **changes})
+        new_id = insert_call(conn, form, call_sid, now, changes)
         if new_id is None:
             return False
         call_id, last_seq = new_id, 0

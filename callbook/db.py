@@ -104,23 +104,19 @@ def _sqlite_begin(connection: Connection) -> None:
     # Waiting writers queue on busy_timeout instead, and before that in this
     # service's own queue (callbook.sqlite_writers).
     dbapi_connection = connection.connection.dbapi_connection
-    if isinstance(dbapi_connection, QueuedConnection):
-        dbapi_connection.queue_for_write()
+    if not isinstance(dbapi_connection, QueuedConnection):  # pragma: no cover - see make_engine
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    dbapi_connection.queue_for_write()
     try:
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            # Straight on the driver: every webhook begins one (the statement
-            # machinery would cost it more than SQLite takes to run it).
-            dbapi_connection.execute("BEGIN IMMEDIATE")
-        else:  # pragma: no cover - pysqlite connections are sqlite3 ones
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-    except sqlite3.Error as error:
-        if isinstance(dbapi_connection, QueuedConnection):
-            dbapi_connection.leave_queue()
-        # What exec_driver_sql would raise: SQLAlchemy's wrapper ("database is locked").
-        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
-    except BaseException:
-        if isinstance(dbapi_connection, QueuedConnection):
-            dbapi_connection.leave_queue()
+        # Straight on the driver: every webhook begins one (the statement
+        # machinery would cost it more than SQLite takes to run it).
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    except BaseException as error:
+        dbapi_connection.leave_queue()
+        if isinstance(error, sqlite3.Error):
+            # What exec_driver_sql would raise: SQLAlchemy's wrapper ("database is locked").
+            raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
         raise
 
 

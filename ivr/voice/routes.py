@@ -10,10 +10,12 @@ back (`ivr.voice.replay`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 from collections.abc import Callable, Container
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, g, request
@@ -104,41 +106,9 @@ def _run(
     now = clock.now()
     spool = spool_of()
     replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
-    state: CallState | None = None
     if not spool.bypass(sid):
         try:
-            revision, doc = current_config()
-            key = _request_key(form)
-            if writes:
-                with calls.session() as session:
-                    call = calls.find_call(session, sid)
-                    if call is not None and call.last_request_key == key and call.last_response:
-                        return Response(call.last_response, 200, mimetype="text/xml")
-                    state = store.state_of(call, form, sid, revision, now)
-                    g.voice_session = session
-                    step = handler(state, doc, now, BusyNumbers(session, sid, now), form)
-                    answer = calls.save_step(session, form, sid, store.record(step), now, key)
-                return Response(answer, 200, mimetype="text/xml")
-            with calls.reading() as reader:
-                if first:
-                    # A call's first webhook: no row to read yet, so none is read.
-                    state = store.start(form, sid, revision, now)
-                    step = handler(state, doc, now, BusyNumbers(reader, sid, now), form)
-                    record = store.record(step)
-                    with calls.write_on(reader) as writer:
-                        answer = calls.save_first_step(writer, form, sid, record, now, key)
-                    if answer is not None:
-                        return Response(answer, 200, mimetype="text/xml")
-                    # The call was in the book already: run the step on what it holds.
-                call = calls.find_call(reader, sid)
-                if call is not None and call.last_request_key == key and call.last_response:
-                    # Twilio retried this very request: the same answer again.
-                    return Response(call.last_response, 200, mimetype="text/xml")
-                state = store.state_of(call, form, sid, revision, now)
-                step = handler(state, doc, now, BusyNumbers(reader, sid, now), form)
-                record = store.record(step)
-                with calls.write_on(reader) as writer:
-                    answer = calls.save_step(writer, form, sid, record, now, key, seen=call)
+            answer = _in_book(form, handler, sid, now, writes=writes, first=first)
             return Response(answer, 200, mimetype="text/xml")
         except (SQLAlchemyError, OSError, LookupError) as exc:
             if not _database_failed(exc):
@@ -149,7 +119,53 @@ def _run(
             spool.mark_down()
         finally:
             g.pop("voice_session", None)
-    return _run_spooled(form, handler, sid, now, state)
+    return _run_spooled(form, handler, sid, now, g.pop("voice_state", None))
+
+
+def _in_book(
+    form: VoiceForm, handler: StepHandler, sid: str, now: datetime, *, writes: bool, first: bool
+) -> str:
+    """The step on the call book; the TwiML answered (see `_run`)."""
+    revision, doc = current_config()
+    key = _request_key(form)
+    if writes:
+        with calls.session() as session:
+            g.voice_session = session
+            write = contextlib.nullcontext(session)
+            return _step_on(session, write, form, handler, sid, now, key, revision, doc)
+    with calls.reading() as reader:
+        if first:
+            # A call's first webhook: no row to read yet, so none is read.
+            state = g.voice_state = store.start(form, sid, revision, now)
+            record = store.record(handler(state, doc, now, BusyNumbers(reader, sid, now), form))
+            with calls.write_on(reader) as writer:
+                answer = calls.save_first_step(writer, form, sid, record, now, key)
+            if answer is not None:
+                return answer
+            # The call was in the book already: run the step on what it holds.
+        write = calls.write_on(reader)
+        return _step_on(reader, write, form, handler, sid, now, key, revision, doc)
+
+
+def _step_on(
+    reader: Connection | Session,
+    write: AbstractContextManager[Connection | Session],
+    form: VoiceForm,
+    handler: StepHandler,
+    sid: str,
+    now: datetime,
+    key: str,
+    revision: int,
+    doc: ConfigDocument,
+) -> str:
+    """Read the call on `reader`, run the step, write it in `write`."""
+    call = calls.find_call(reader, sid)
+    if call is not None and (answer := call.answer_to(key)):
+        return answer  # Twilio retried this very request: the same answer again
+    state = g.voice_state = store.state_of(call, form, sid, revision, now)
+    record = store.record(handler(state, doc, now, BusyNumbers(reader, sid, now), form))
+    with write as writer:
+        return calls.save_step(writer, form, sid, record, now, key, seen=call)
 
 
 def _database_failed(exc: BaseException) -> bool:
