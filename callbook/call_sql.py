@@ -7,7 +7,9 @@ column names where a statement has its own SET: SQLAlchemy would add those.
 
 from __future__ import annotations
 
-from sqlalchemy import Table, bindparam, case, func, insert, literal, select, update
+from typing import Any
+
+from sqlalchemy import JSON, Table, bindparam, case, func, insert, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from callbook.book import Call, CallEvent, CallMotive
@@ -144,3 +146,50 @@ INSERT_CALL = {
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 """An insert that yields no id when the CallSid is already in (the two databases we run on)."""
+
+
+NEW_CALL_COLUMNS = tuple(column.name for column in CALLS.c if column.name != "id")
+
+
+def column_default(name: str) -> Any:
+    """The value an insert would give column `name` of `calls` when not told one."""
+    default = CALLS.c[name].default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return default.arg  # type: ignore[attr-defined]
+    if default.is_callable:
+        return default.arg(None)  # type: ignore[attr-defined]  # wrapped to take a context
+    raise TypeError(f"calls.{name}: a SQL default cannot be computed here")
+
+
+_NEW_CALL = (
+    postgresql.insert(CALLS)
+    .values({name: bindparam(f"new_{name}", type_=CALLS.c[name].type) for name in NEW_CALL_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["call_sid"])
+    .returning(CALLS.c.id)
+    .cte("new_call")
+)
+_FIRST_EVENTS = (
+    func.json_array_elements(bindparam("events", type_=JSON))
+    .table_valued("value", with_ordinality="n")
+    .render_derived(name="first_event")
+)
+FIRST_STEP_PG = select(_NEW_CALL.c.id).add_cte(
+    insert(EVENTS)
+    .from_select(
+        ["call_id", "seq", "at", "kind", "data"],
+        select(
+            _NEW_CALL.c.id,
+            _FIRST_EVENTS.c.n,
+            bindparam("at", type_=EVENTS.c.at.type),
+            _FIRST_EVENTS.c.value.op("->>")("kind"),
+            _FIRST_EVENTS.c.value.op("->")("data"),
+        ).select_from(_NEW_CALL.join(_FIRST_EVENTS, true())),
+    )
+    .cte("first_events")
+)
+"""PostgreSQL: a new call and its first events in one statement, so one round trip
+in autocommit (atomic, as any statement). Parameters: `new_<column>` for every
+column but the id, `events` (a list of {"kind", "data"}) and `at`. No row when
+the CallSid is already in the book, and then no event is written either."""

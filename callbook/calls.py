@@ -25,7 +25,13 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from callbook import call_sql as sql
-from callbook.db import READ_ONLY, read_connection, session_scope, write_connection
+from callbook.db import (
+    read_connection,
+    read_options,
+    session_scope,
+    write_connection,
+    write_options,
+)
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 BUSY_HORIZON = timedelta(hours=6)
@@ -144,25 +150,17 @@ def reading() -> Iterator[Connection]:
 def write_on(connection: Connection) -> Iterator[Connection]:
     """One write transaction on a connection of `reading`, committed when the block ends.
 
-    On SQLite the reads took no lock and the write transaction begins here
-    (BEGIN IMMEDIATE). Elsewhere there is no database-wide lock to spare, so
-    the reads and the write are one transaction, two round trips fewer.
+    The reads took no lock and began no transaction (`callbook.db.read_options`);
+    the write transaction begins here (SQLite: BEGIN IMMEDIATE, the writers'
+    queue), and the connection reads without one again after it.
     """
-    if connection.dialect.name != "sqlite":
-        try:
-            yield connection
-        except BaseException:
-            connection.rollback()
-            raise
-        connection.commit()
-        return
-    connection.rollback()  # the reads end here (none was begun)
-    connection.execution_options(**{READ_ONLY: False})
+    connection.rollback()  # the reads' bookkeeping only: no transaction was begun
+    connection.execution_options(**write_options(connection))
     try:
         with connection.begin():
             yield connection
     finally:
-        connection.execution_options(**{READ_ONLY: True})  # reads again after it
+        connection.execution_options(**read_options(connection.dialect.name))
 
 
 def find_call(db: Database, call_sid: str) -> CallRow | None:
@@ -268,12 +266,32 @@ def save_first_step(
 ) -> str | None:
     """The first step of a call the book does not know, written without reading first.
 
-    None, and nothing written, when the call is already in the book (Twilio
-    retrying the request, a status callback that came first): the step must
-    then be run again on what the book holds (`find_call`, `save_step`).
+    `conn` is a connection of `reading`: the write is a transaction of its
+    own. On PostgreSQL the new call and its events are one statement (one
+    round trip). None, and nothing written, when the call is already in the
+    book (Twilio retrying the request, a status callback that came first):
+    the step must then be run again on what the book holds (`find_call`,
+    `save_step`).
     """
-    written = _write_step(conn, form, call_sid, step, now, key, "", None)
+    if conn.dialect.name == "postgresql" and step.events:
+        changes, events, motives = _changes_of(form, step, now, key, "", None)
+        if not motives:
+            row = _new_row(form, call_sid, now, changes)
+            params = {f"new_{name}": value for name, value in row}
+            params |= {"events": [{"kind": e.kind, "data": e.data} for e in events], "at": now}
+            return step.twiml if conn.execute(sql.FIRST_STEP_PG, params).first() else None
+    with write_on(conn) as writer:
+        written = _write_step(writer, form, call_sid, step, now, key, "", None)
     return step.twiml if written else None
+
+
+def _new_row(
+    form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
+) -> Iterator[tuple[str, Any]]:
+    """Every column of a new call row but its id, as `insert_call` would write it."""
+    values = {**_new_call(form, call_sid, now), **changes}
+    for name in sql.NEW_CALL_COLUMNS:
+        yield name, values[name] if name in values else sql.column_default(name)
 
 
 class _Unread:
@@ -329,26 +347,7 @@ def _write_step(
     """Write the step on `current` as read; False (nothing written) when the row
     was created meanwhile, already holds this very request, or has events
     added since it was read."""
-    changes: dict[str, Any] = {
-        "state": step.state,
-        "revision": (current.revision if current else None) or step.revision,
-        "contact": step.contact,
-        "structure": step.structure,
-        "urgent": step.urgent,
-        "callback_at": step.callback_at,
-        "last_request_key": request_key,
-        "last_response": step.twiml,
-        "updated_at": now,
-    }
-    if step.caller and not (current.from_number if current else form.from_):
-        changes["from_number"] = step.caller
-    events = step.events
-    if spool_id:
-        events = [Event(e.kind, {**e.data, SPOOL_KEY: spool_id}) for e in events]
-    answered_at = current.answered_at if current else None
-    motives: list[tuple[str, str, str]] = []
-    for event in events:
-        answered_at = _apply(changes, event, now, answered_at, motives)
+    changes, events, motives = _changes_of(form, step, now, request_key, spool_id, current)
     if current is None:
         new_id = insert_call(conn, form, call_sid, now, changes)
         if new_id is None:
@@ -372,6 +371,38 @@ def _write_step(
     if motives:
         _add_motives(conn, call_id, motives)
     return True
+
+
+def _changes_of(
+    form: CallForm,
+    step: StepRecord,
+    now: datetime,
+    request_key: str,
+    spool_id: str,
+    current: CallRow | None,
+) -> tuple[dict[str, Any], list[Event], list[tuple[str, str, str]]]:
+    """What the step writes: (columns of the call row, events, motives)."""
+    changes: dict[str, Any] = {
+        "state": step.state,
+        "revision": (current.revision if current else None) or step.revision,
+        "contact": step.contact,
+        "structure": step.structure,
+        "urgent": step.urgent,
+        "callback_at": step.callback_at,
+        "last_request_key": request_key,
+        "last_response": step.twiml,
+        "updated_at": now,
+    }
+    if step.caller and not (current.from_number if current else form.from_):
+        changes["from_number"] = step.caller
+    events = step.events
+    if spool_id:
+        events = [Event(e.kind, {**e.data, SPOOL_KEY: spool_id}) for e in events]
+    answered_at = current.answered_at if current else None
+    motives: list[tuple[str, str, str]] = []
+    for event in events:
+        answered_at = _apply(changes, event, now, answered_at, motives)
+    return changes, events, motives
 
 
 def _apply(

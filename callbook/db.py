@@ -13,6 +13,7 @@ Two ways to get a session:
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from typing import Any, ClassVar
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from callbook.sqlite_writers import QueuedConnection, connection_class
@@ -129,7 +131,42 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+"""A pooled server connection unused for this long is checked before it is handed out."""
+_CHECKED_IN = "ivr_checked_in"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """`pool_pre_ping`, but only for connections that sat idle in the pool.
+
+    A connection handed back less than `PING_AFTER_IDLE_S` ago was working
+    then; pinging it anyway would cost every webhook a round trip. One that
+    broke since (the server restarted under load) fails its statement with
+    `connection_invalidated` set, the pool drops every connection older than
+    that, and the voice steps run once more on a new one (`ivr.voice.routes`).
+    """
+    dialect = engine.dialect
+
+    def working(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
+        if time.monotonic() - record.info.get(_CHECKED_IN, 0.0) < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and hands out a new one.
+            raise DisconnectionError(f"pooled connection lost: {error}") from error
+
+    event.listen(engine.pool, "connect", working)
+    event.listen(engine.pool, "checkin", working)
+    event.listen(engine.pool, "checkout", checked_out)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -156,9 +193,29 @@ class Database:
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
-        """A connection to read from, without the write lock; rolled back at the end."""
-        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        """A connection to read from, in no transaction (`read_options`)."""
+        options = read_options(self.engine.dialect.name)
+        with self.engine.connect().execution_options(**options) as connection:
             yield connection
+
+
+def read_options(dialect_name: str) -> dict[str, Any]:
+    """Execution options of `read_connection`: each read sees the last commit.
+
+    SQLite: no BEGIN, so no write lock (`_sqlite_begin`). PostgreSQL:
+    autocommit, so a read is one round trip (no BEGIN, no ROLLBACK), and a
+    single-statement write is its own transaction.
+    """
+    if dialect_name == "sqlite":
+        return {READ_ONLY: True}
+    return {"isolation_level": "AUTOCOMMIT"}
+
+
+def write_options(connection: Connection) -> dict[str, Any]:
+    """Execution options that turn a `read_connection` back into transactions."""
+    if connection.dialect.name == "sqlite":
+        return {READ_ONLY: False}
+    return {"isolation_level": connection.default_isolation_level}
 
 
 def init_app(app: Flask) -> Database:

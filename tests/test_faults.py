@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, make_url, select, text, update
+from sqlalchemy import create_engine, event, func, make_url, select, text, update
+from sqlalchemy.pool import NullPool
 
 import callbook.db
 from callbook.book import Call, CallEvent, CallMotive
@@ -377,3 +378,49 @@ def test_revision_that_cannot_be_loaded_keeps_the_previous_one(
     status = app.test_client().get("/healthz/voice").get_json()
     assert status["config"] == {"revision": 1, "refused": {"revision": broken},
                                 "database_failing": False}  # fmt: skip
+
+
+def break_server_connections(app: Flask) -> int:
+    """Have PostgreSQL end every session on the test database but the one asking
+    (a server restart, as the service's pooled connections see it); how many."""
+    if database(app).engine.dialect.name != "postgresql":
+        pytest.skip("server connections to break: PostgreSQL")
+    outside = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
+    with outside.connect() as admin:
+        ended = admin.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    outside.dispose()
+    return int(ended)
+
+
+@pytest.mark.parametrize("ping_after_idle_s", [3600.0, 0.0])
+def test_server_connections_lost_between_two_calls(
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    ping_after_idle_s: float,
+) -> None:
+    """A database restart under the pool: the next call is answered and booked all the
+    same, without the spool. A connection idle for `PING_AFTER_IDLE_S` is pinged
+    and replaced before use; one used recently fails its first statement, and the
+    step runs once more on a new connection."""
+    monkeypatch.setattr(callbook.db, "PING_AFTER_IDLE_S", ping_after_idle_s)
+    with clock.frozen_at(paris(2026, 12, 15, 10, 0)):
+        hotline_call(Twilio(app))  # the pool holds working connections
+        assert break_server_connections(app) >= 1
+        phone = Twilio(app)
+        with caplog.at_level(logging.WARNING, logger="ivr.voice.routes"):
+            heard = phone.step("/voice/incoming")
+        assert heard.find("Gather") is not None  # the motive menu, not a degraded answer
+        assert phone.step("/voice/menu", {"Digits": "1"}).dialed == HOTLINE
+    retried = [r for r in caplog.records if "connection lost" in r.getMessage()]
+    assert len(retried) == (1 if ping_after_idle_s else 0)
+    kinds = [kind for kind, _at, _data in book(app, phone.call_sid)["events"]]
+    assert kinds[:2] == ["call.started", "menu.choice"]
+    assert kinds.count("call.started") == 1
+    assert book(app, phone.call_sid)["motives"] == ["incident"]
+    assert spool_of(app).pending() == []

@@ -21,7 +21,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -125,7 +125,25 @@ def _run(
 def _in_book(
     form: VoiceForm, handler: StepHandler, sid: str, now: datetime, *, writes: bool, first: bool
 ) -> str:
-    """The step on the call book; the TwiML answered (see `_run`)."""
+    """The step on the call book; the TwiML answered (see `_run`).
+
+    A pooled connection that broke since its last use (the database
+    restarted) fails with `connection_invalidated`: the pool has dropped it
+    and every older one, and the step runs once more on a new one. Whatever
+    the first try may have committed is found by the request key.
+    """
+    try:
+        return _in_book_once(form, handler, sid, now, writes=writes, first=first)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("connection lost on %s for %s; trying again", request.path, sid)
+        return _in_book_once(form, handler, sid, now, writes=writes, first=first)
+
+
+def _in_book_once(
+    form: VoiceForm, handler: StepHandler, sid: str, now: datetime, *, writes: bool, first: bool
+) -> str:
     revision, doc = current_config()
     key = _request_key(form)
     if writes:
@@ -138,8 +156,7 @@ def _in_book(
             # A call's first webhook: no row to read yet, so none is read.
             state = g.voice_state = store.start(form, sid, revision, now)
             record = store.record(handler(state, doc, now, BusyNumbers(reader, sid, now), form))
-            with calls.write_on(reader) as writer:
-                answer = calls.save_first_step(writer, form, sid, record, now, key)
+            answer = calls.save_first_step(reader, form, sid, record, now, key)
             if answer is not None:
                 return answer
             # The call was in the book already: run the step on what it holds.
