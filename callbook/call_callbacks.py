@@ -19,8 +19,9 @@ from callbook.calls import FINAL_STATUSES, CallForm, Database, Event
 
 def _events_of(conn: Connection, call_id: int) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
     """(last seq, [(kind, data)]) of a call's events, in one query."""
-    rows = conn.execute(sql.EVENTS_OF, {"call_id": call_id}).all()
-    return max((row.seq for row in rows), default=0), [(r.kind, r.data or {}) for r in rows]
+    rows = sql.EVENTS_OF.execute(conn, {"call_id": call_id}).rows
+    events = [(kind, data or {}) for _seq, kind, data in rows]
+    return max((seq for seq, _kind, _data in rows), default=0), events
 
 
 def record_status(session: Database, form: CallForm, now: datetime) -> int:
@@ -48,10 +49,10 @@ def record_status(session: Database, form: CallForm, now: datetime) -> int:
         statement = sql.TOUCH
     data = {"status": status, "duration": form.call_duration}
     for _attempt in range(2):
-        call_id = conn.execute(statement, params).scalar()
+        call_id = statement.execute(conn, params).scalar()
         if call_id is not None:
             event = {"call_id": call_id, "at": now, "data": data, "status": status}
-            conn.execute(sql.STATUS_ONCE, event)
+            sql.STATUS_ONCE.execute(conn, event)
             return int(call_id)
         new_id = calls.insert_call(conn, form, form.call_sid, now, new)
         if new_id is not None:

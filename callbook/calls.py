@@ -6,8 +6,9 @@
   of its events (`SPOOL_KEY`), so replaying it again records nothing twice.
 
 Every webhook writes here, so this is the service's hot path: a few SQLAlchemy
-Core statements per step (`callbook.call_sql`), on the session's connection
-(so tickets the ORM writes in the same step commit or roll back with them).
+Core statements per step (`callbook.call_sql`), compiled once and run on the
+driver (`callbook.direct`), on the session's connection (so tickets the ORM
+writes in the same step commit or roll back with them).
 The voice routes read the call with `find_call` on a reading connection
 (`reading`) and run the step before `write_on` opens the write transaction.
 Status, recording and transcription callbacks: `callbook.call_callbacks`.
@@ -164,10 +165,10 @@ def write_on(connection: Connection) -> Iterator[Connection]:
 
 
 def find_call(db: Database, call_sid: str) -> CallRow | None:
-    row = connection_of(db).execute(sql.FIND, {"sid": call_sid}).first()
+    row = sql.FIND.execute(connection_of(db), {"sid": call_sid}).first()
     if row is None:
         return None
-    values = row._asdict()
+    values = dict(zip(sql.FIND_COLUMNS, row, strict=True))
     values["state"] = values["state"] or {}
     return CallRow(**values)
 
@@ -191,8 +192,9 @@ def spooled_step_saved(db: Database, call_sid: str, spool_id: str) -> bool:
 
 def busy_numbers(db: Database, *, exclude: str, now: datetime) -> frozenset[str]:
     """Numbers ringing or talking through another of our calls right now."""
-    rows = connection_of(db).execute(sql.BUSY, {"exclude": exclude, "since": now - BUSY_HORIZON})
-    return frozenset(number for numbers in rows.scalars() for number in (numbers or []))
+    params = {"exclude": exclude, "since": now - BUSY_HORIZON}
+    rows = sql.BUSY.execute(connection_of(db), params).rows
+    return frozenset(number for (numbers,) in rows for number in (numbers or []))
 
 
 def _new_call(form: CallForm, call_sid: str, now: datetime) -> dict[str, Any]:
@@ -213,7 +215,7 @@ def insert_call(
 ) -> int | None:
     """A new call row with `changes`; None when another request inserted the CallSid first."""
     values = {**_new_call(form, call_sid, now), **changes}
-    new_id = conn.execute(sql.INSERT_CALL[conn.dialect.name], values).scalar()
+    new_id = sql.INSERT_CALL[conn.dialect.name].execute(conn, values).scalar()
     return None if new_id is None else int(new_id)
 
 
@@ -250,7 +252,7 @@ def append_events(
     if not events:
         return
     if last_seq is None and not new:
-        last_seq = conn.execute(sql.LAST_SEQ, {"call_id": call_id}).scalar()
+        last_seq = sql.LAST_SEQ.execute(conn, {"call_id": call_id}).scalar()
     seq = last_seq or 0
     rows = []
     for event in events:
@@ -258,7 +260,7 @@ def append_events(
         rows.append(
             {"call_id": call_id, "seq": seq, "at": now, "kind": event.kind, "data": event.data}
         )
-    conn.execute(sql.INSERT_EVENTS, rows)
+    sql.INSERT_EVENTS.executemany(conn, rows)
 
 
 def save_first_step(
@@ -279,7 +281,7 @@ def save_first_step(
             row = _new_row(form, call_sid, now, changes)
             params = {f"new_{name}": value for name, value in row}
             params |= {"events": [{"kind": e.kind, "data": e.data} for e in events], "at": now}
-            return step.twiml if conn.execute(sql.FIRST_STEP_PG, params).first() else None
+            return step.twiml if sql.FIRST_STEP_PG.execute(conn, params).first() else None
     with write_on(conn) as writer:
         written = _write_step(writer, form, call_sid, step, now, key, "", None)
     return step.twiml if written else None
@@ -363,7 +365,7 @@ def _write_step(
             "seen_last_seq": current.last_seq,
             **changes,
         }
-        if conn.execute(sql.UPDATE_STEP, params).rowcount != 1:
+        if sql.UPDATE_STEP.execute(conn, params).rowcount != 1:
             return False
         # The update checked that the call's last event is still the one read.
         call_id, last_seq = current.id, current.last_seq
@@ -440,7 +442,7 @@ def _add_motives(conn: Connection, call_id: int, motives: list[tuple[str, str, s
     """Each motive once per call, after the call's other motives (one statement each)."""
     for motive, family, channel in dict.fromkeys(motives):
         params = {"call_id": call_id, "motive": motive, "family": family, "channel": channel}
-        conn.execute(sql.ADD_MOTIVE, params)
+        sql.ADD_MOTIVE.execute(conn, params)
 
 
 def append_event(

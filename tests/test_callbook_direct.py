@@ -1,0 +1,103 @@
+"""`callbook.direct`: Core statements run on the driver must read and write exactly what
+SQLAlchemy's own execution would, and fail the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, insert, literal_column, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from callbook import call_sql as sql
+from callbook.db import make_engine
+from callbook.direct import Direct
+
+NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night France moves to summer time
+
+
+@pytest.fixture
+def engine(migrated_database: str) -> Iterator[Engine]:
+    engine = make_engine(migrated_database)
+    yield engine
+    engine.dispose()
+
+
+def new_call(engine: Engine, sid: str, **values: object) -> int:
+    """A call row written the ordinary way (SQLAlchemy's execution)."""
+    with engine.begin() as conn:
+        row = {"call_sid": sid, "started_at": NOW, "updated_at": NOW, **values}
+        return int(conn.execute(insert(sql.CALLS).returning(sql.CALLS.c.id), row).scalar_one())
+
+
+def test_rows_read_directly_are_those_sqlalchemy_reads(engine: Engine) -> None:
+    call_id = new_call(
+        engine,
+        "CA01",
+        state={"motive": "incident", "tries": 2},
+        in_hours=False,
+        answered_at=NOW + timedelta(seconds=5),
+    )
+    with engine.begin() as conn:
+        sql.INSERT_EVENTS.executemany(
+            conn,
+            [
+                {"call_id": call_id, "seq": 1, "at": NOW, "kind": "call.started", "data": {}},
+                {"call_id": call_id, "seq": 2, "at": NOW, "kind": "menu.choice", "data": {"a": 1}},
+            ],
+        )
+    with engine.connect() as conn:
+        direct = sql.FIND.execute(conn, {"sid": "CA01"}).first()
+        ordinary = conn.execute(sql.FIND.statement, {"sid": "CA01"}).one()
+    assert direct == tuple(ordinary)
+    found = dict(zip(sql.FIND_COLUMNS, direct or (), strict=True))
+    assert found["state"] == {"motive": "incident", "tries": 2}
+    assert found["answered_at"] == NOW + timedelta(seconds=5)
+    assert found["answered_at"].tzinfo == UTC
+    assert found["in_hours"] is False
+    assert found["last_seq"] == 2
+    with engine.connect() as conn:
+        assert sql.FIND.execute(conn, {"sid": "CA-unknown"}).first() is None
+
+
+def test_left_out_columns_get_their_defaults(engine: Engine) -> None:
+    params = {"call_sid": "CA02", "started_at": NOW, "updated_at": NOW}
+    with engine.begin() as conn:
+        new_id = sql.INSERT_CALL[conn.dialect.name].execute(conn, params).scalar()
+        # The same CallSid again: no row, and so no id.
+        assert sql.INSERT_CALL[conn.dialect.name].execute(conn, params).scalar() is None
+    with engine.connect() as conn:
+        row = conn.execute(select(sql.CALLS).where(sql.CALLS.c.id == new_id)).one()
+    assert (row.status, row.route, row.direction, row.note) == ("in-progress", "", "inbound", "")
+    assert (row.state, row.dialing, row.urgent) == ({}, [], False)
+    assert row.started_at == NOW
+
+
+def test_update_reports_its_row_count_and_naive_datetimes_are_refused(engine: Engine) -> None:
+    call_id = new_call(engine, "CA03")
+    params = {"call_id": call_id, "request_key": "k1", "seen_last_seq": 0, "route": "hotline"}
+    with engine.begin() as conn:
+        assert sql.UPDATE_STEP.execute(conn, params | {"last_request_key": "k1"}).rowcount == 1
+        # The same request again: the row holds it already, the guard refuses it.
+        assert sql.UPDATE_STEP.execute(conn, params).rowcount == 0
+    with engine.connect() as conn:
+        assert sql.FIND.execute(conn, {"sid": "CA03"}).first()[6] == "hotline"  # type: ignore[index]
+    with engine.begin() as conn, pytest.raises(ValueError, match="naive datetime"):
+        naive = NOW.replace(tzinfo=None)
+        sql.TOUCH.execute(conn, {"sid": "CA03", "now": naive})
+
+
+def test_driver_errors_are_sqlalchemy_errors_and_roll_back(engine: Engine) -> None:
+    call_id = new_call(engine, "CA04")
+    row = {"call_id": call_id, "seq": 1, "at": NOW, "kind": "call.started", "data": {}}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        sql.INSERT_EVENTS.executemany(conn, [row])
+        # Not a call of the book: the foreign key refuses it, and the event above goes too.
+        Direct(insert(sql.EVENTS)).execute(conn, {**row, "call_id": call_id + 1000, "seq": 2})
+    with engine.connect() as conn:
+        assert sql.LAST_SEQ.execute(conn, {"call_id": call_id}).scalar() is None
+        unknown = Direct(select(literal_column("no_such_column")).select_from(sql.CALLS))
+        with pytest.raises(DBAPIError) as raised:
+            unknown.execute(conn, {})
+    assert not raised.value.connection_invalidated
