@@ -83,25 +83,31 @@ class Direct:
 
     statement: ClauseElement
     _plans: dict[tuple[str, tuple[str, ...], bool], _Plan] = field(default_factory=dict, repr=False)
-    _results: dict[tuple[str, tuple[Any, ...]], tuple[Processor, ...]] = field(
-        default_factory=dict, repr=False
-    )
+    _results: dict[str, tuple[Processor, ...]] = field(default_factory=dict, repr=False)
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Rows:
         plan = self._plan(conn.dialect, tuple(params))
         arguments = plan.arguments(params)
         cursor = self._cursor(conn)
+        processors = self._results.get(plan.sql)
         try:
             cursor.execute(plan.sql, arguments)
-            description = cursor.description
-            rows = cursor.fetchall() if description is not None else []
+            rows = cursor.fetchall() if plan.result_types else []
+            if rows and processors is None:
+                processors = self._processors(conn.dialect, plan, cursor.description)
             rowcount = cursor.rowcount
         except conn.dialect.loaded_dbapi.Error as error:
             raise self._failed(conn, plan, arguments, error, cursor) from error
         finally:
             cursor.close()
-        if rows:
-            rows = self._processed(conn.dialect, plan, description, rows)
+        if rows and any(processors or ()):
+            rows = [
+                tuple(
+                    value if process is None else process(value)
+                    for value, process in zip(row, processors or (), strict=True)
+                )
+                for row in rows
+            ]
         return Rows(rows, rowcount)
 
     def executemany(self, conn: Connection, many: Sequence[Mapping[str, Any]]) -> None:
@@ -130,26 +136,14 @@ class Direct:
             plan = self._plans[key] = _compile(self.statement, dialect, names, many=many)
         return plan
 
-    def _processed(
-        self, dialect: Dialect, plan: _Plan, description: Any, rows: list[Any]
-    ) -> list[tuple[Any, ...]]:
-        codes = tuple(column[1] for column in description)
-        processors = self._results.get((plan.sql, codes))
-        if processors is None:
-            processors = tuple(
-                column_type.dialect_impl(dialect).result_processor(dialect, code)
-                for column_type, code in zip(plan.result_types, codes, strict=True)
-            )
-            self._results[(plan.sql, codes)] = processors
-        if not any(processors):
-            return [tuple(row) for row in rows]
-        return [
-            tuple(
-                value if process is None else process(value)
-                for value, process in zip(row, processors, strict=True)
-            )
-            for row in rows
-        ]
+    def _processors(self, dialect: Dialect, plan: _Plan, description: Any) -> tuple[Processor, ...]:
+        """The result processors of `plan` (the driver's type codes are those of its first rows)."""
+        processors = tuple(
+            column_type.dialect_impl(dialect).result_processor(dialect, column[1])
+            for column_type, column in zip(plan.result_types, description, strict=True)
+        )
+        self._results[plan.sql] = processors
+        return processors
 
     @staticmethod
     def _failed(
