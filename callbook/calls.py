@@ -161,7 +161,8 @@ def write_on(connection: Connection) -> Iterator[Connection]:
         with connection.begin():
             yield connection
     finally:
-        connection.execution_options(**read_options(connection.dialect.name))
+        if not connection.invalidated:  # a lost connection would reconnect here
+            connection.execution_options(**read_options(connection.dialect.name))
 
 
 def find_call(db: Database, call_sid: str) -> CallRow | None:

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+A = TypeVar("A")
 
 _GIVEN = object()
 """Marks, at compile time, the parameters a caller gives (the others are the statement's)."""
@@ -54,10 +55,15 @@ class _Plan:
     def arguments(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values = []
         for name, process in zip(self.names, self.processors, strict=True):
-            value = params[name] if name in params else self.fixed[name]
+            if name in params:
+                value = params[name]
+            elif name in self.fixed:
+                value = self.fixed[name]
+            else:
+                raise KeyError(f"A value is required for bind parameter {name!r}")
             if isinstance(value, _Default):
                 value = value.make(None)  # a Python-side column default: a new value each time
-            values.append(value if process is None or value is None else process(value))
+            values.append(value if process is None else process(value))
         if self.positional:
             return values
         return dict(zip(self.names, values, strict=True))
@@ -87,7 +93,7 @@ class Direct:
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Rows:
         plan = self._plan(conn.dialect, tuple(params))
-        arguments = plan.arguments(params)
+        arguments = _prepared(plan, lambda: plan.arguments(params), params)
         cursor = self._cursor(conn)
         processors = self._results.get(plan.sql)
         try:
@@ -114,7 +120,7 @@ class Direct:
         if not many:
             return
         plan = self._plan(conn.dialect, tuple(many[0]), many=True)
-        arguments = [plan.arguments(params) for params in many]
+        arguments = _prepared(plan, lambda: [plan.arguments(params) for params in many], many)
         cursor = self._cursor(conn)
         try:
             cursor.executemany(plan.sql, arguments)
@@ -153,7 +159,9 @@ class Direct:
         lost = dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)
         if lost:
             conn.invalidate(error)
-            conn.engine.dispose(close=False)  # its other connections are as dead as this one
+            # The pool's other connections are likely as dead as this one: closed
+            # now if idle, dropped when handed back otherwise.
+            conn.engine.dispose()
         return DBAPIError.instance(  # type: ignore[no-any-return]
             plan.sql,
             arguments,
@@ -162,6 +170,15 @@ class Direct:
             connection_invalidated=lost,
             dialect=dialect,
         )
+
+
+def _prepared(plan: _Plan, build: Callable[[], A], params: Any) -> A:
+    """The driver's arguments; a value that cannot be bound (a naive datetime, data
+    that is not JSON, a missing parameter) raises SQLAlchemy's `StatementError`."""
+    try:
+        return build()
+    except (KeyError, TypeError, ValueError) as error:
+        raise StatementError(str(error), plan.sql, params, error) from error
 
 
 def _compile(
@@ -174,7 +191,11 @@ def _compile(
     constructed = compiled.construct_params(dict.fromkeys(given, _GIVEN), _check=False)
     positional = compiled.positional
     order = list(compiled.positiontup or ()) if positional else list(constructed)
-    fixed = {name: value for name, value in constructed.items() if value is not _GIVEN}
+    fixed = {
+        name: value
+        for name, value in constructed.items()
+        if value is not _GIVEN and not compiled.binds[name].required
+    }
     # Columns left out of an INSERT (or UPDATE) get their Python-side default, as
     # SQLAlchemy's execution context would compute it.
     for column in compiled.insert_prefetch + compiled.update_prefetch:

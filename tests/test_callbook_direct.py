@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, literal_column, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Engine, String, insert, literal_column, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from callbook import call_sql as sql
 from callbook.db import make_engine
@@ -74,7 +74,7 @@ def test_left_out_columns_get_their_defaults(engine: Engine) -> None:
     assert row.started_at == NOW
 
 
-def test_update_reports_its_row_count_and_naive_datetimes_are_refused(engine: Engine) -> None:
+def test_update_reports_its_row_count(engine: Engine) -> None:
     call_id = new_call(engine, "CA03")
     params = {"call_id": call_id, "request_key": "k1", "seen_last_seq": 0, "route": "hotline"}
     with engine.begin() as conn:
@@ -83,9 +83,45 @@ def test_update_reports_its_row_count_and_naive_datetimes_are_refused(engine: En
         assert sql.UPDATE_STEP.execute(conn, params).rowcount == 0
     with engine.connect() as conn:
         assert sql.FIND.execute(conn, {"sid": "CA03"}).first()[6] == "hotline"  # type: ignore[index]
-    with engine.begin() as conn, pytest.raises(ValueError, match="naive datetime"):
-        naive = NOW.replace(tzinfo=None)
-        sql.TOUCH.execute(conn, {"sid": "CA03", "now": naive})
+
+
+def test_values_that_cannot_be_bound_fail_as_sqlalchemy_does(engine: Engine) -> None:
+    """A naive datetime, data that is not JSON, a missing parameter: the same error
+    as SQLAlchemy's own execution raises on this database, and nothing written."""
+    call_id = new_call(engine, "CA05")
+    naive = NOW.replace(tzinfo=None)
+    cases: list[tuple[Direct, dict[str, object], str]] = [
+        (sql.TOUCH, {"sid": "CA05", "now": naive}, "naive datetime"),
+        (sql.UPDATE_STEP, {**_step(call_id), "state": {"at": object()}}, "not JSON serializable"),
+        (sql.UPDATE_STEP, {"call_id": call_id, "seen_last_seq": 0, "route": "x"}, "request_key"),
+    ]
+    for statement, params, message in cases:
+        raised = []
+        for run in (statement.execute, lambda c, p, s=statement: c.execute(s.statement, p)):
+            with pytest.raises(Exception, match=message) as error, engine.begin() as conn:
+                run(conn, params)
+            raised.append(type(error.value))
+        assert raised[0] is raised[1], message
+        assert issubclass(raised[0], StatementError) or engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        row = conn.execute(select(sql.CALLS).where(sql.CALLS.c.id == call_id)).one()
+    assert (row.route, row.state, row.updated_at) == ("", {}, NOW)
+
+
+def test_none_into_json_is_json_null_as_with_sqlalchemy(engine: Engine) -> None:
+    direct_id, ordinary_id = new_call(engine, "CA06"), new_call(engine, "CA07")
+    with engine.begin() as conn:
+        assert sql.UPDATE_STEP.execute(conn, {**_step(direct_id), "dialing": None}).rowcount == 1
+        conn.execute(sql.UPDATE_STEP.statement, {**_step(ordinary_id), "dialing": None})
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(sql.CALLS.c.call_sid, sql.CALLS.c.dialing.cast(String)).order_by("call_sid")
+        ).all()
+    assert [text for _sid, text in stored] == ["null", "null"]
+
+
+def _step(call_id: int) -> dict[str, object]:
+    return {"call_id": call_id, "request_key": "k", "seen_last_seq": 0}
 
 
 def test_driver_errors_are_sqlalchemy_errors_and_roll_back(engine: Engine) -> None:

@@ -417,8 +417,13 @@ def test_server_connections_lost_between_two_calls(
             heard = phone.step("/voice/incoming")
         assert heard.find("Gather") is not None  # the motive menu, not a degraded answer
         assert phone.step("/voice/menu", {"Digits": "1"}).dialed == HOTLINE
+        assert break_server_connections(app) >= 1  # and again before the status callback
+        with caplog.at_level(logging.WARNING, logger="ivr.voice.routes"):
+            ended = phone.post("/voice/status", {"CallStatus": "completed", "CallDuration": "9"})
+        assert ended.status_code == 204
     retried = [r for r in caplog.records if "connection lost" in r.getMessage()]
-    assert len(retried) == (1 if ping_after_idle_s else 0)
+    assert len(retried) == (2 if ping_after_idle_s else 0)
+    assert book(app, phone.call_sid)["row"][1] == "completed"
     kinds = [kind for kind, _at, _data in book(app, phone.call_sid)["events"]]
     assert kinds[:2] == ["call.started", "menu.choice"]
     assert kinds.count("call.started") == 1

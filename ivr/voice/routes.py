@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Container
 from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import ValidationError
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
+T = TypeVar("T")
 StepHandler = Callable[[CallState, ConfigDocument, datetime, Container[str], VoiceForm], Step]
 
 
@@ -125,20 +127,27 @@ def _run(
 def _in_book(
     form: VoiceForm, handler: StepHandler, sid: str, now: datetime, *, writes: bool, first: bool
 ) -> str:
-    """The step on the call book; the TwiML answered (see `_run`).
+    """The step on the call book; the TwiML answered (see `_run`)."""
+    return _once_more_if_lost(
+        sid, lambda: _in_book_once(form, handler, sid, now, writes=writes, first=first)
+    )
 
-    A pooled connection that broke since its last use (the database
-    restarted) fails with `connection_invalidated`: the pool has dropped it
-    and every older one, and the step runs once more on a new one. Whatever
-    the first try may have committed is found by the request key.
+
+def _once_more_if_lost(sid: str, write: Callable[[], T]) -> T:
+    """`write()`, run once more when its pooled connection broke since its last use.
+
+    The database restarted: the statement fails with `connection_invalidated`,
+    the pool has dropped that connection and every older one, and the second
+    run gets a new one. Whatever the first run may have committed is found
+    again (request keys, idempotent callbacks), so nothing is written twice.
     """
     try:
-        return _in_book_once(form, handler, sid, now, writes=writes, first=first)
+        return write()
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
         log.warning("connection lost on %s for %s; trying again", request.path, sid)
-        return _in_book_once(form, handler, sid, now, writes=writes, first=first)
+        return write()
 
 
 def _in_book_once(
@@ -327,6 +336,16 @@ def callback_choice() -> Response:
     return _step(handler, writes=True)
 
 
+def _record_callback(kind: str, form: VoiceForm, now: datetime) -> None:
+    if kind == "status":
+        with calls.writing() as writer:
+            call_callbacks.record_status(writer, form, now)
+    else:
+        with calls.session() as session:
+            call_callbacks.record_callback(session, form, kind, now)
+            aftercall.complete_message(session, form, kind, now)
+
+
 def _callback(kind: str) -> Response:
     """Status-type callbacks: record (or spool), answer 204; unknown CallSids are accepted."""
     form = _form()
@@ -337,13 +356,7 @@ def _callback(kind: str) -> Response:
     replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
     if not spool.bypass(form.call_sid):
         try:
-            if kind == "status":
-                with calls.writing() as writer:
-                    call_callbacks.record_status(writer, form, now)
-            else:
-                with calls.session() as session:
-                    call_callbacks.record_callback(session, form, kind, now)
-                    aftercall.complete_message(session, form, kind, now)
+            _once_more_if_lost(form.call_sid, lambda: _record_callback(kind, form, now))
             return Response(status=204)
         except SQLAlchemyError as exc:
             log.warning("database unavailable for the %s callback of %s: %s",
