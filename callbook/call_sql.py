@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, case, func, insert, literal, select, true, update
+from sqlalchemy import (
+    JSON,
+    BindParameter,
+    Column,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from callbook.book import Call, CallEvent, CallMotive
@@ -163,24 +176,21 @@ INSERT_CALL = {
 """An insert that yields no id when the CallSid is already in (the two databases we run on)."""
 
 
-NEW_CALL_COLUMNS = tuple(column.name for column in CALLS.c if column.name != "id")
-
-
-def column_default(name: str) -> Any:
-    """The value an insert would give column `name` of `calls` when not told one."""
-    default = CALLS.c[name].default
+def _new_call_value(column: Column[Any]) -> BindParameter[Any]:
+    """`new_<column>`, holding the column's Python-side default when not given."""
+    default = column.default
+    name, kind = f"new_{column.name}", column.type
     if default is None:
-        return None
+        return bindparam(name, None, type_=kind)
     if default.is_scalar:
-        return default.arg  # type: ignore[attr-defined]
-    if default.is_callable:
-        return default.arg(None)  # type: ignore[attr-defined]  # wrapped to take a context
-    raise TypeError(f"calls.{name}: a SQL default cannot be computed here")
+        return bindparam(name, default.arg, type_=kind)  # type: ignore[attr-defined]
+    # (SQLAlchemy wraps a callable default to take an execution context.)
+    return bindparam(name, callable_=lambda: default.arg(None), type_=kind)  # type: ignore[attr-defined]
 
 
 _NEW_CALL = (
     postgresql.insert(CALLS)
-    .values({name: bindparam(f"new_{name}", type_=CALLS.c[name].type) for name in NEW_CALL_COLUMNS})
+    .values({column.name: _new_call_value(column) for column in CALLS.c if column.name != "id"})
     .on_conflict_do_nothing(index_elements=["call_sid"])
     .returning(CALLS.c.id)
     .cte("new_call")
@@ -207,6 +217,7 @@ FIRST_STEP_PG = Direct(
     )
 )
 """PostgreSQL: a new call and its first events in one statement, so one round trip
-in autocommit (atomic, as any statement). Parameters: `new_<column>` for every
-column but the id, `events` (a list of {"kind", "data"}) and `at`. No row when
-the CallSid is already in the book, and then no event is written either."""
+in autocommit (atomic, as any statement). Parameters: `new_<column>` for the
+columns given (the others take their defaults), `events` (a list of {"kind",
+"data"}) and `at`. No row when the CallSid is already in the book, and then no
+event is written either."""

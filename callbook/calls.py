@@ -198,7 +198,10 @@ def busy_numbers(db: Database, *, exclude: str, now: datetime) -> frozenset[str]
     return frozenset(number for (numbers,) in rows for number in (numbers or []))
 
 
-def _new_call(form: CallForm, call_sid: str, now: datetime) -> dict[str, Any]:
+def _new_call(
+    form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """The columns of a new call row: what the webhook says of the call, then `changes`."""
     return {
         "call_sid": call_sid,
         "direction": form.direction or "inbound",
@@ -208,6 +211,7 @@ def _new_call(form: CallForm, call_sid: str, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "state": {},
         "dialing": [],
+        **changes,
     }
 
 
@@ -215,7 +219,7 @@ def insert_call(
     conn: Connection, form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
 ) -> int | None:
     """A new call row with `changes`; None when another request inserted the CallSid first."""
-    values = {**_new_call(form, call_sid, now), **changes}
+    values = _new_call(form, call_sid, now, changes)
     new_id = sql.INSERT_CALL[conn.dialect.name].execute(conn, values).scalar()
     return None if new_id is None else int(new_id)
 
@@ -279,22 +283,13 @@ def save_first_step(
     if conn.dialect.name == "postgresql" and step.events:
         changes, events, motives = _changes_of(form, step, now, key, "", None)
         if not motives:
-            row = _new_row(form, call_sid, now, changes)
-            params = {f"new_{name}": value for name, value in row}
+            row = _new_call(form, call_sid, now, changes)
+            params = {f"new_{name}": value for name, value in row.items()}
             params |= {"events": [{"kind": e.kind, "data": e.data} for e in events], "at": now}
             return step.twiml if sql.FIRST_STEP_PG.execute(conn, params).first() else None
     with write_on(conn) as writer:
         written = _write_step(writer, form, call_sid, step, now, key, "", None)
     return step.twiml if written else None
-
-
-def _new_row(
-    form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
-) -> Iterator[tuple[str, Any]]:
-    """Every column of a new call row but its id, as `insert_call` would write it."""
-    values = {**_new_call(form, call_sid, now), **changes}
-    for name in sql.NEW_CALL_COLUMNS:
-        yield name, values[name] if name in values else sql.column_default(name)
 
 
 class _Unread:

@@ -95,25 +95,18 @@ class Direct:
         plan = self._plan(conn.dialect, tuple(params))
         arguments = _prepared(plan, lambda: plan.arguments(params), params)
         cursor = self._cursor(conn)
-        processors = self._results.get(plan.sql)
         try:
             cursor.execute(plan.sql, arguments)
             rows = cursor.fetchall() if plan.result_types else []
-            if rows and processors is None:
+            if rows:
                 processors = self._processors(conn.dialect, plan, cursor.description)
+                if any(processors):
+                    rows = [_processed(row, processors) for row in rows]
             rowcount = cursor.rowcount
         except conn.dialect.loaded_dbapi.Error as error:
             raise self._failed(conn, plan, arguments, error, cursor) from error
         finally:
             cursor.close()
-        if rows and any(processors or ()):
-            rows = [
-                tuple(
-                    value if process is None else process(value)
-                    for value, process in zip(row, processors or (), strict=True)
-                )
-                for row in rows
-            ]
         return Rows(rows, rowcount)
 
     def executemany(self, conn: Connection, many: Sequence[Mapping[str, Any]]) -> None:
@@ -143,12 +136,14 @@ class Direct:
         return plan
 
     def _processors(self, dialect: Dialect, plan: _Plan, description: Any) -> tuple[Processor, ...]:
-        """The result processors of `plan` (the driver's type codes are those of its first rows)."""
-        processors = tuple(
-            column_type.dialect_impl(dialect).result_processor(dialect, column[1])
-            for column_type, column in zip(plan.result_types, description, strict=True)
-        )
-        self._results[plan.sql] = processors
+        """The result processors of `plan`, made from the driver's type codes of its
+        first rows and kept."""
+        processors = self._results.get(plan.sql)
+        if processors is None:
+            processors = self._results[plan.sql] = tuple(
+                column_type.dialect_impl(dialect).result_processor(dialect, column[1])
+                for column_type, column in zip(plan.result_types, description, strict=True)
+            )
         return processors
 
     @staticmethod
@@ -170,6 +165,10 @@ class Direct:
             connection_invalidated=lost,
             dialect=dialect,
         )
+
+
+def _processed(row: Sequence[Any], processors: tuple[Processor, ...]) -> tuple[Any, ...]:
+    return tuple(v if p is None else p(v) for v, p in zip(row, processors, strict=True))
 
 
 def _prepared(plan: _Plan, build: Callable[[], A], params: Any) -> A:

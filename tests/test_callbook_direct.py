@@ -137,3 +137,28 @@ def test_driver_errors_are_sqlalchemy_errors_and_roll_back(engine: Engine) -> No
         with pytest.raises(DBAPIError) as raised:
             unknown.execute(conn, {})
     assert not raised.value.connection_invalidated
+
+
+def test_first_step_statement_writes_the_call_with_its_defaults(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL statement (data-modifying CTE)")
+    params = {
+        "new_call_sid": "CA08",
+        "new_started_at": NOW,
+        "new_updated_at": NOW,
+        "events": [{"kind": "call.started", "data": {"caller": "+33612345678"}}],
+        "at": NOW,
+    }
+    with engine.connect() as conn:
+        assert sql.FIRST_STEP_PG.execute(conn, params).scalar() is not None
+        conn.commit()
+        assert sql.FIRST_STEP_PG.execute(conn, params).first() is None  # the CallSid is in
+        conn.commit()
+    with engine.connect() as conn:
+        row = conn.execute(select(sql.CALLS).where(sql.CALLS.c.call_sid == "CA08")).one()
+        events = conn.execute(select(sql.EVENTS).where(sql.EVENTS.c.call_id == row.id)).all()
+    assert (row.status, row.route, row.direction, row.note) == ("in-progress", "", "inbound", "")
+    assert (row.state, row.dialing, row.urgent, row.revision) == ({}, [], False, None)
+    assert [(e.seq, e.kind, e.data) for e in events] == [
+        (1, "call.started", {"caller": "+33612345678"})
+    ]
