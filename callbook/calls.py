@@ -1,17 +1,15 @@
-"""Writing the voice steps into the call book, idempotently and briefly.
+"""The call book as the voice webhooks see it: calls, their events, connections.
 
-- a step is stored with its request key: a webhook retried by Twilio gets the
-  same answer back and records nothing twice;
-- a step written late from the local spool carries its spool id in the data
-  of its events (`SPOOL_KEY`), so replaying it again records nothing twice.
-
-Every webhook writes here, so this is the service's hot path: a few SQLAlchemy
-Core statements per step (`callbook.call_sql`), compiled once and run on the
-driver (`callbook.direct`), on the session's connection (so tickets the ORM
-writes in the same step commit or roll back with them).
+Every webhook reads and writes here, so this is the service's hot path: a few
+SQLAlchemy Core statements per webhook (`callbook.call_sql`), compiled once
+and run on the driver (`callbook.direct`), on the session's connection (so
+tickets the ORM writes in the same step commit or roll back with them).
 The voice routes read the call with `find_call` on a reading connection
 (`reading`) and run the step before `write_on` opens the write transaction.
-Status, recording and transcription callbacks: `callbook.call_callbacks`.
+A step's record: `callbook.call_steps`; status, recording and transcription
+callbacks: `callbook.call_callbacks`. A step written late from the local
+spool carries its spool id in the data of its events (`SPOOL_KEY`), so
+replaying it again records nothing twice (`spooled_step_saved`).
 """
 
 from __future__ import annotations
@@ -38,10 +36,6 @@ FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 BUSY_HORIZON = timedelta(hours=6)
 """A call open longer than this is stale (its status callback was lost): not busy."""
 
-_INDEXED = ("structure", "route", "in_hours", "answered_at")
-"""Columns a step may set that the report indexes hold (see callbook.book.Call)."""
-
-IN_HOURS_ROUTES = frozenset({"referent", "hotline", "no_phone"})
 SPOOL_KEY = "spool"
 
 
@@ -51,21 +45,6 @@ class Event:
 
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class StepRecord:
-    """What one step of the voice flow leaves in the book."""
-
-    state: dict[str, Any]
-    events: list[Event]
-    twiml: str
-    caller: str = ""
-    contact: str = ""
-    structure: str = ""
-    revision: int | None = None
-    urgent: bool = False
-    callback_at: datetime | None = None
 
 
 class CallForm(Protocol):
@@ -198,7 +177,7 @@ def busy_numbers(db: Database, *, exclude: str, now: datetime) -> frozenset[str]
     return frozenset(number for (numbers,) in rows for number in (numbers or []))
 
 
-def _new_call(
+def new_call(
     form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
 ) -> dict[str, Any]:
     """The columns of a new call row: what the webhook says of the call, then `changes`."""
@@ -219,7 +198,7 @@ def insert_call(
     conn: Connection, form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
 ) -> int | None:
     """A new call row with `changes`; None when another request inserted the CallSid first."""
-    values = _new_call(form, call_sid, now, changes)
+    values = new_call(form, call_sid, now, changes)
     new_id = sql.INSERT_CALL[conn.dialect.name].execute(conn, values).scalar()
     return None if new_id is None else int(new_id)
 
@@ -266,179 +245,6 @@ def append_events(
             {"call_id": call_id, "seq": seq, "at": now, "kind": event.kind, "data": event.data}
         )
     sql.INSERT_EVENTS.executemany(conn, rows)
-
-
-def save_first_step(
-    conn: Connection, form: CallForm, call_sid: str, step: StepRecord, now: datetime, key: str
-) -> str | None:
-    """The first step of a call the book does not know, written without reading first.
-
-    `conn` is a connection of `reading`: the write is a transaction of its
-    own. On PostgreSQL the new call and its events are one statement (one
-    round trip). None, and nothing written, when the call is already in the
-    book (Twilio retrying the request, a status callback that came first):
-    the step must then be run again on what the book holds (`find_call`,
-    `save_step`).
-    """
-    if conn.dialect.name == "postgresql" and step.events:
-        changes, events, motives = _changes_of(form, step, now, key, "", None)
-        if not motives:
-            row = _new_call(form, call_sid, now, changes)
-            params = {f"new_{name}": value for name, value in row.items()}
-            params |= {"events": [{"kind": e.kind, "data": e.data} for e in events], "at": now}
-            return step.twiml if sql.FIRST_STEP_PG.execute(conn, params).first() else None
-    with write_on(conn) as writer:
-        written = _write_step(writer, form, call_sid, step, now, key, "", None)
-    return step.twiml if written else None
-
-
-class _Unread:
-    """`save_step(seen=...)` left out: the call is read in the write transaction."""
-
-
-UNREAD = _Unread()
-
-
-def save_step(
-    session: Database,
-    form: CallForm,
-    call_sid: str,
-    step: StepRecord,
-    now: datetime,
-    request_key: str,
-    spool_id: str = "",
-    *,
-    seen: CallRow | _Unread | None = UNREAD,
-) -> str:
-    """Store the step's state and events on the call row (created if needed).
-
-    Returns the answer the book holds for this request: the step's TwiML, or
-    the answer stored by a concurrent retry of the same request, in which
-    case nothing is written twice. `spool_id`: the step was spooled while the
-    database was down; its events are stamped with it (see `spooled_step_saved`).
-    `seen`: the row as the caller read it before this transaction (None: no
-    row yet), spared a second read; the write still finds out when another
-    request wrote the same CallSid in between, and then reads it again.
-    """
-    conn = connection_of(session)
-    for _attempt in range(3):
-        current = find_call(conn, call_sid) if isinstance(seen, _Unread) else seen
-        if current is not None and (answer := current.answer_to(request_key)):
-            return answer
-        written = _write_step(conn, form, call_sid, step, now, request_key, spool_id, current)
-        if written:
-            return step.twiml
-        seen = UNREAD  # changed under us: read it in this transaction and decide again
-    raise LookupError(f"call {call_sid} kept changing while its step was written")
-
-
-def _write_step(
-    conn: Connection,
-    form: CallForm,
-    call_sid: str,
-    step: StepRecord,
-    now: datetime,
-    request_key: str,
-    spool_id: str,
-    current: CallRow | None,
-) -> bool:
-    """Write the step on `current` as read; False (nothing written) when the row
-    was created meanwhile, already holds this very request, or has events
-    added since it was read."""
-    changes, events, motives = _changes_of(form, step, now, request_key, spool_id, current)
-    if current is None:
-        new_id = insert_call(conn, form, call_sid, now, changes)
-        if new_id is None:
-            return False
-        call_id, last_seq = new_id, 0
-    else:
-        for column in _INDEXED:  # unchanged: left out, so SQLite leaves the index alone
-            if column in changes and changes[column] == getattr(current, column):
-                del changes[column]
-        params = {
-            "call_id": current.id,
-            "request_key": request_key,
-            "seen_last_seq": current.last_seq,
-            **changes,
-        }
-        if sql.UPDATE_STEP.execute(conn, params).rowcount != 1:
-            return False
-        # The update checked that the call's last event is still the one read.
-        call_id, last_seq = current.id, current.last_seq
-    append_events(conn, call_id, events, now, last_seq=last_seq)
-    if motives:
-        _add_motives(conn, call_id, motives)
-    return True
-
-
-def _changes_of(
-    form: CallForm,
-    step: StepRecord,
-    now: datetime,
-    request_key: str,
-    spool_id: str,
-    current: CallRow | None,
-) -> tuple[dict[str, Any], list[Event], list[tuple[str, str, str]]]:
-    """What the step writes: (columns of the call row, events, motives)."""
-    changes: dict[str, Any] = {
-        "state": step.state,
-        "revision": (current.revision if current else None) or step.revision,
-        "contact": step.contact,
-        "structure": step.structure,
-        "urgent": step.urgent,
-        "callback_at": step.callback_at,
-        "last_request_key": request_key,
-        "last_response": step.twiml,
-        "updated_at": now,
-    }
-    if step.caller and not (current.from_number if current else form.from_):
-        changes["from_number"] = step.caller
-    events = step.events
-    if spool_id:
-        events = [Event(e.kind, {**e.data, SPOOL_KEY: spool_id}) for e in events]
-    answered_at = current.answered_at if current else None
-    motives: list[tuple[str, str, str]] = []
-    for event in events:
-        answered_at = _apply(changes, event, now, answered_at, motives)
-    return changes, events, motives
-
-
-def _apply(
-    changes: dict[str, Any],
-    event: Event,
-    now: datetime,
-    answered_at: datetime | None,
-    motives: list[tuple[str, str, str]],
-) -> datetime | None:
-    """What `event` changes on the call row; returns the call's answer time."""
-    data: dict[str, Any] = event.data
-    if event.kind == "dial":
-        changes["dialing"] = list(data.get("numbers", []))
-    elif event.kind == "dial.result":
-        changes["dialing"] = []
-    elif event.kind == "route":
-        changes["route"] = str(data.get("route", ""))
-        changes["in_hours"] = changes["route"] in IN_HOURS_ROUTES
-    elif event.kind == "voicemail.offered" and answered_at is None:
-        # The final route: a call nobody answered (referents, hotline, on-call
-        # or a closed message first) ends in voicemail; `in_hours` keeps the
-        # moment's answer.
-        changes["route"] = "voicemail"
-    elif event.kind == "answered":
-        changes["answered_by"] = str(data.get("target", ""))
-        duration = int(data.get("duration", 0) or 0)
-        answered_at = changes["answered_at"] = now - timedelta(seconds=duration)
-    elif event.kind == "menu.choice":
-        motive = (str(data["motive"]), str(data.get("family", "")), str(data.get("channel", "")))
-        motives.append(motive)
-    return answered_at
-
-
-def _add_motives(conn: Connection, call_id: int, motives: list[tuple[str, str, str]]) -> None:
-    """Each motive once per call, after the call's other motives (one statement each)."""
-    for motive, family, channel in dict.fromkeys(motives):
-        params = {"call_id": call_id, "motive": motive, "family": family, "channel": channel}
-        sql.ADD_MOTIVE.execute(conn, params)
 
 
 def append_event(

@@ -14,7 +14,7 @@ from flask import Flask
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from callbook import call_callbacks, calls
+from callbook import call_callbacks, call_steps, calls
 from callbook.annotate import UnknownCall, UnknownMotive, set_motives, set_note
 from callbook.book import Call, CallEvent, CallMotive
 from callbook.db import Base, database, session_scope
@@ -50,8 +50,8 @@ def choice(motive: str, family: str, channel: str = "keypad") -> calls.Event:
     return calls.Event("menu.choice", {"motive": motive, "family": family, "channel": channel})
 
 
-def step(*events: calls.Event) -> calls.StepRecord:
-    return calls.StepRecord(state={"step": "x"}, events=list(events), twiml="<Response/>")
+def step(*events: calls.Event) -> call_steps.StepRecord:
+    return call_steps.StepRecord(state={"step": "x"}, events=list(events), twiml="<Response/>")
 
 
 def the_call(app: Flask, sid: str = "CA1") -> tuple[Call, list[str], list[tuple[str, str]]]:
@@ -71,7 +71,9 @@ def test_status_before_the_call_then_the_call_then_duplicates(app: Flask) -> Non
     with session_scope(app) as session:  # the final status arrives first
         call_callbacks.record_status(session, Form(call_status="completed", call_duration=95), NOW)
     with session_scope(app) as session:
-        calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1")
+        call_steps.save_step(
+            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1"
+        )
     with session_scope(app) as session:
         call_callbacks.record_status(session, Form(call_status="completed", call_duration=95), NOW)
         call_callbacks.record_status(
@@ -93,7 +95,9 @@ def test_a_step_read_before_another_write_is_still_written_in_order(app: Flask) 
     """The call read by a step (outside the write lock) changed before its write:
     the write notices, reads the call again and appends after the new events."""
     with session_scope(app) as session:
-        calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1")
+        call_steps.save_step(
+            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1"
+        )
     with session_scope(app) as session:
         seen = calls.find_call(session, "CA1")
     assert seen is not None and seen.last_seq == 1
@@ -101,20 +105,22 @@ def test_a_step_read_before_another_write_is_still_written_in_order(app: Flask) 
         call_callbacks.record_status(session, Form(call_status="completed", call_duration=20), NOW)
     with session_scope(app) as session:
         route = calls.Event("route", {"route": "hotline"})
-        answer = calls.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
+        answer = call_steps.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
     assert answer == "<Response/>"
     call, kinds, _ = the_call(app)
     assert kinds == ["menu.choice", "status", "route"]
     assert (call.route, call.last_request_key, call.status) == ("hotline", "k2", "completed")
     with session_scope(app) as session:  # the same request once more: nothing twice
-        calls.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
+        call_steps.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
     assert the_call(app)[1] == ["menu.choice", "status", "route"]
 
 
 def test_a_call_with_two_motives(app: Flask) -> None:
     with session_scope(app) as session:
-        calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1")
-        calls.save_step(
+        call_steps.save_step(
+            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1"
+        )
+        call_steps.save_step(
             session,
             Form(),
             "CA1",
@@ -123,7 +129,9 @@ def test_a_call_with_two_motives(app: Flask) -> None:
             "k2",
         )
         # The same choice again (a menu replayed) adds nothing.
-        calls.save_step(session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k3")
+        call_steps.save_step(
+            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k3"
+        )
         call_callbacks.record_status(session, Form(call_status="completed", call_duration=40), NOW)
     call, _, motives = the_call(app)
     assert motives == [("incident", "keypad"), ("usage", "speech")]
@@ -136,7 +144,7 @@ def test_a_call_with_two_motives(app: Flask) -> None:
 def test_unanswered_transfer_ends_in_voicemail(app: Flask) -> None:
     with session_scope(app) as session:
         events = [calls.Event("route", {"route": "referent"}), calls.Event("voicemail.offered")]
-        calls.save_step(session, Form(), "CA1", step(*events), NOW, "k1")
+        call_steps.save_step(session, Form(), "CA1", step(*events), NOW, "k1")
     call, _, _ = the_call(app)
     assert (call.route, call.in_hours) == ("voicemail", True)
 

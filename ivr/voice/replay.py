@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from callbook import call_callbacks, calls
+from callbook import call_callbacks, call_steps, calls
 from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket
 from ivr.config import ConfigDocument
@@ -137,7 +137,7 @@ def _step(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) 
     form = VoiceForm.model_validate(entry["form"])
     raw = entry["record"]
     callback_at = raw.get("callback_at")
-    record = calls.StepRecord(
+    record = call_steps.StepRecord(
         state=raw["state"],
         events=[calls.Event(str(e["kind"]), dict(e["data"])) for e in raw["events"]],
         twiml=str(raw["twiml"]),
@@ -148,7 +148,7 @@ def _step(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) 
         urgent=bool(raw.get("urgent", False)),
         callback_at=datetime.fromisoformat(callback_at) if callback_at else None,
     )
-    calls.save_step(session, form, sid, record, _at(entry), key, spool_id=str(entry["id"]))
+    call_steps.save_step(session, form, sid, record, _at(entry), key, spool_id=str(entry["id"]))
 
 
 def _status(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbook import call_callbacks, calls
+from callbook import call_callbacks, call_steps, calls
 from ivr import clock
 from ivr.config import ConfigDocument
 from ivr.flows import dialing, menu, proceed, structure, voicemail, welcome
@@ -165,7 +165,7 @@ def _in_book_once(
             # A call's first webhook: no row to read yet, so none is read.
             state = g.voice_state = store.start(form, sid, revision, now)
             record = store.record(handler(state, doc, now, BusyNumbers(reader, sid, now), form))
-            answer = calls.save_first_step(reader, form, sid, record, now, key)
+            answer = call_steps.save_first_step(reader, form, sid, record, now, key)
             if answer is not None:
                 return answer
             # The call was in the book already: run the step on what it holds.
@@ -191,7 +191,7 @@ def _step_on(
     state = g.voice_state = store.state_of(call, form, sid, revision, now)
     record = store.record(handler(state, doc, now, BusyNumbers(reader, sid, now), form))
     with write as writer:
-        return calls.save_step(writer, form, sid, record, now, key, seen=call)
+        return call_steps.save_step(writer, form, sid, record, now, key, seen=call)
 
 
 def _database_failed(exc: BaseException) -> bool:

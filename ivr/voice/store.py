@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from callbook import calls
+from callbook import call_steps, calls
 from ivr.flows.state import CallState, Step
 from ivr.voice.forms import VoiceForm
 
@@ -42,9 +42,9 @@ def record_data(step: Step) -> dict[str, Any]:
     }
 
 
-def record(step: Step) -> calls.StepRecord:
+def record(step: Step) -> call_steps.StepRecord:
     state = step.state
-    return calls.StepRecord(
+    return call_steps.StepRecord(
         state=state.model_dump(mode="json"),
         events=[calls.Event(e.kind, dict(e.data)) for e in step.events],
         twiml=step.twiml,
