@@ -1,7 +1,7 @@
 """The call book's hot statements, built once (SQLAlchemy Core on the ORM's tables).
 
-Used by `callbook.calls` (the voice steps) and `callbook.call_callbacks`
-(status, recording and transcription callbacks). Parameter names are not
+Used by `callbook.calls` and `callbook.call_steps` (the voice steps) and
+`callbook.call_callbacks` (status, recording and transcription callbacks). Parameter names are not
 column names where a statement has its own SET: SQLAlchemy would add those.
 """
 

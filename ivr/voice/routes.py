@@ -1,11 +1,11 @@
 """The /voice/* webhooks: verify, load the call's state, run a step, record, answer.
 
 Handlers stay thin: every decision is in `ivr.flows`; every write goes through
-`callbook.calls`. Nothing a caller sends can produce a 5xx: a step failure
-still answers useful TwiML (`fallback.degraded_twiml`). With the database down
-or locked, the step runs on the last known configuration and what it records
-goes to the local spool (`ivr.voice.spool`), replayed when the database is
-back (`ivr.voice.replay`).
+`callbook.calls`, `callbook.call_steps` and `callbook.call_callbacks`. Nothing a
+caller sends can produce a 5xx: a step failure still answers useful TwiML
+(`fallback.degraded_twiml`). With the database down or locked, the step runs on
+the last known configuration and what it records goes to the local spool
+(`ivr.voice.spool`), replayed when the database is back (`ivr.voice.replay`).
 """
 
 from __future__ import annotations
