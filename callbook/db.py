@@ -148,7 +148,7 @@ def _ping_when_idle(engine: Engine) -> None:
     then; pinging it anyway would cost every webhook a round trip. One that
     broke since (the server restarted under load) fails its statement with
     `connection_invalidated` set, the pool drops every connection older than
-    that, and the voice steps run once more on a new one (`ivr.voice.routes`).
+    that, and the voice steps run once more on a new one (`ivr.voice.steps`).
     """
     dialect = engine.dialect
 

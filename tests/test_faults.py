@@ -413,12 +413,12 @@ def test_server_connections_lost_between_two_calls(
         hotline_call(Twilio(app))  # the pool holds working connections
         assert break_server_connections(app) >= 1
         phone = Twilio(app)
-        with caplog.at_level(logging.WARNING, logger="ivr.voice.routes"):
+        with caplog.at_level(logging.WARNING, logger="ivr.voice.steps"):
             heard = phone.step("/voice/incoming")
         assert heard.find("Gather") is not None  # the motive menu, not a degraded answer
         assert phone.step("/voice/menu", {"Digits": "1"}).dialed == HOTLINE
         assert break_server_connections(app) >= 1  # and again before the status callback
-        with caplog.at_level(logging.WARNING, logger="ivr.voice.routes"):
+        with caplog.at_level(logging.WARNING, logger="ivr.voice.steps"):
             ended = phone.post("/voice/status", {"CallStatus": "completed", "CallDuration": "9"})
         assert ended.status_code == 204
     retried = [r for r in caplog.records if "connection lost" in r.getMessage()]
