@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import math
@@ -31,6 +32,7 @@ import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -44,6 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 HOST = "127.0.0.1"
 DEMO_YAML = REPO / "ivr" / "demo" / "demo.yaml"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 ACCOUNT_SID = "AC" + "5" * 32
 CALLED = "+33199001000"  # the demo's published number
@@ -79,8 +82,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def children(parent: int) -> list[int]:
-    found = []
+def processes() -> Iterator[tuple[int, str]]:
+    """(pid, /proc/<pid>/stat) of every process of this machine that is still there."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -88,9 +91,11 @@ def children(parent: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-            found.append(int(entry.name))
-    return found
+        yield int(entry.name), stat
+
+
+def children(parent: int) -> list[int]:
+    return [pid for pid, stat in processes() if int(stat.rsplit(")", 1)[1].split()[1]) == parent]
 
 
 def process_cpu(pid: int) -> float:
@@ -146,6 +151,21 @@ def empty_database(url: str) -> None:
             existing.drop_all(connection)
     finally:
         engine.dispose()
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """--database, --postgresql-url and --app, as every load benchmark takes them."""
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--postgresql-url",
+        default=DEFAULT_PG,
+        help=f"PostgreSQL database, EMPTIED first (default {DEFAULT_PG})",
+    )
+    parser.add_argument(
+        "--app",
+        default="ivr.app:create_app()",
+        help="the service's app factory for gunicorn (default: ivr.app:create_app())",
+    )
 
 
 def start_server(

@@ -63,6 +63,7 @@ from _harness import (
     Client,
     Server,
     Timings,
+    add_server_arguments,
     call_params,
     check_answer,
     interrupt,
@@ -81,7 +82,6 @@ from callbook.db import make_engine
 
 P99_TARGET_MS = 100.0  # on PostgreSQL, paced calls
 RATIO_TARGET = 0.40
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STEPS = ("incoming", "menu", "department", "dial-result", "voicemail", "status")
 MAX_DIALS = 6  # a call rings at most this many legs before the bench gives up on it
 
@@ -494,21 +494,11 @@ def verdicts(results: list[Result], args: argparse.Namespace) -> bool:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgresql-url",
-        default=DEFAULT_PG,
-        help=f"PostgreSQL database, EMPTIED first (default {DEFAULT_PG})",
-    )
+    add_server_arguments(parser)
     parser.add_argument("--callers", type=int, default=200, help="simulated callers (default 200)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
         "--threads", type=int, default=1, help="threads per worker; > 1 uses gthread (default 1)"
-    )
-    parser.add_argument(
-        "--app",
-        default="ivr.app:create_app()",
-        help="the service's app factory for gunicorn (default: ivr.app:create_app())",
     )
     parser.add_argument(
         "--duration", type=float, default=10.0, help="measured seconds of the back-to-back phases"

@@ -37,11 +37,13 @@ from pathlib import Path
 from _harness import (
     HOST,
     Server,
+    add_server_arguments,
     call_params,
     children,
     new_call_sid,
     prepare_database,
     process_cpu,
+    processes,
     server_env,
     signed_request,
     start_server,
@@ -49,7 +51,6 @@ from _harness import (
     wait_ready,
 )
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WARMUP = 200
 
 
@@ -75,17 +76,11 @@ def exchange(port: int, payload: bytes) -> bytes:
 
 def postgres_cpu() -> float:
     """CPU seconds of every PostgreSQL process of this machine (0 without one)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
-            total += process_cpu(int(entry.name))
-    return total
+    return sum(
+        process_cpu(pid)
+        for pid, stat in processes()
+        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres")
+    )
 
 
 def server_cpu(server: Server) -> float:
@@ -134,7 +129,7 @@ def run_database(kind: str, args: argparse.Namespace) -> None:
     try:
         token = prepare_database(workdir, env)
         print(f"{kind}: POST /voice/incoming, {args.requests} requests per line")
-        print(f"  {'setup':<34}{'req/s':>8}{'server ms/req':>15}{'database ms/req':>17}")
+        print(f"  {'setup':<38}{'req/s':>8}{'server ms/req':>15}{'database ms/req':>17}")
         for label, workers in (("alone", 1), ("side by side", 2)):
             servers = [
                 start_server(f"webhooks-{workers}", args.app, workdir, env, workers, 1),
@@ -148,7 +143,7 @@ def run_database(kind: str, args: argparse.Namespace) -> None:
                         figure = measure(server, token, workers, args.requests)
                         shown = f"{name}, {label} ({workers} worker{'s' * (workers > 1)}) #{round_}"
                         print(
-                            f"  {shown:<34}{figure.rate:>8.0f}{figure.server_ms:>15.3f}"
+                            f"  {shown:<38}{figure.rate:>8.0f}{figure.server_ms:>15.3f}"
                             f"{figure.database_ms:>17.3f}",
                             flush=True,
                         )
@@ -165,18 +160,8 @@ def run_database(kind: str, args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgresql-url",
-        default=DEFAULT_PG,
-        help=f"PostgreSQL database, EMPTIED first (default {DEFAULT_PG})",
-    )
+    add_server_arguments(parser)
     parser.add_argument("--requests", type=int, default=3000, help="measured requests per line")
-    parser.add_argument(
-        "--app",
-        default="ivr.app:create_app()",
-        help="the service's app factory for gunicorn (default: ivr.app:create_app())",
-    )
     return parser.parse_args()
 
 

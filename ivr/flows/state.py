@@ -119,7 +119,7 @@ def _write(node: TwiML, out: list[str]) -> None:
     for name in sorted(attrs):
         value = attrs[name]
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        out.append(f' {name}="{_escape_attribute(text)}"')
+        out.append(f' {name}="{_escape(text, _ATTRIBUTE_ESCAPES)}"')
     value = node.value
     text = (json.dumps(value) if isinstance(value, dict) else value) if value else None
     children: list[tuple[TwiML, str | None]] = []
@@ -136,32 +136,26 @@ def _write(node: TwiML, out: list[str]) -> None:
         return
     out.append(">")
     if text:
-        out.append(_escape_text(text))
+        out.append(_escape(text, _TEXT_ESCAPES))
     for child, tail in children:
         _write(child, out)
         if tail:
-            out.append(_escape_text(tail))
+            out.append(_escape(tail, _TEXT_ESCAPES))
     out.append(f"</{node.name}>")
 
 
-def _escape_text(text: str) -> str:
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_ATTRIBUTE_ESCAPES = (
+    *_TEXT_ESCAPES,
+    ('"', "&quot;"),
+    ("\r", "&#13;"),
+    ("\n", "&#10;"),
+    ("\t", "&#09;"),
+)
 
 
-def _escape_attribute(text: str) -> str:
-    text = _escape_text(text)
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    if "\n" in text:
-        text = text.replace("\n", "&#10;")
-    if "\t" in text:
-        text = text.replace("\t", "&#09;")
+def _escape(text: str, escapes: tuple[tuple[str, str], ...]) -> str:
+    for plain, escaped in escapes:
+        if plain in text:
+            text = text.replace(plain, escaped)
     return text
