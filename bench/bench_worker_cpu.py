@@ -17,8 +17,9 @@ blocking clients that send the next request when the answer is in:
 
 Each line gives requests per second, the server's CPU per request (user +
 system of the master and its workers, from /proc) and the database server's
-CPU per request (PostgreSQL's processes; SQLite runs inside the worker).
-Two rounds per database, after 200 unmeasured requests per server.
+CPU per request (every PostgreSQL process of the machine, so run it on a
+quiet one; SQLite runs inside the worker). Two rounds per setup, each after
+200 unmeasured requests.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from _harness import (
 )
 
 WARMUP = 200
+TIMEOUT = 30.0  # seconds without an answer before a client gives up (a stalled server)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class Figure:
 
 def exchange(port: int, payload: bytes) -> bytes:
     """One request on its own connection (sync workers close it); the whole answer."""
-    with socket.create_connection((HOST, port)) as sock:
+    with socket.create_connection((HOST, port), timeout=TIMEOUT) as sock:
         sock.sendall(payload)
         chunks = []
         while chunk := sock.recv(65536):
@@ -114,7 +116,7 @@ def measure(server: Server, token: str, clients: int, requests: int) -> Figure:
         thread.join()
     wall = time.perf_counter() - wall
     if failures:
-        raise RuntimeError(f"{len(failures)} clients failed: {failures[0]}")
+        raise RuntimeError(f"{len(failures)} clients failed: {failures[0]}") from failures[0]
     return Figure(
         requests / wall,
         (server_cpu(server) - cpu) / requests * 1000,

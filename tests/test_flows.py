@@ -263,7 +263,7 @@ def test_twiml_text_is_the_sdk_serialisation() -> None:
     assert twiml_text(response) == str(response)
 
 
-_TEXTS = st.text(alphabet=st.sampled_from("aé«» &<>\"'\r\n\t:;/?=+0Z"), max_size=12)
+_TEXTS = st.text(alphabet=st.sampled_from("aé«» &<>\"'\r\n\t:;/?=+0Z\ud800🎧"), max_size=12)
 _VALUES = st.one_of(_TEXTS, st.booleans(), st.integers(-3, 30), st.none())
 _ATTRS = st.dictionaries(st.sampled_from(["action", "language", "num_digits", "timeout",
                                           "action_on_empty_result", "voice", "url"]), _VALUES,

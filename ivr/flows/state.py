@@ -105,12 +105,17 @@ def twiml_text(response: TwiML) -> str:
     this costs it a third of that. The rules are ElementTree's, as the SDK
     uses them: attributes sorted by name, booleans as "true"/"false", a dict
     value as JSON, a string appended to a verb as its text (before any child)
-    or as the tail of the child before it (the last such string wins), and
-    empty elements as `<Name />`.
+    or as the tail of the child before it (the last such string wins), empty
+    elements as `<Name />`, and what UTF-8 cannot carry (a lone surrogate) as
+    a character reference. Names are written as given: TwiML has no XML
+    namespaces, so ElementTree's "{uri}name" form is not handled.
     """
     out = [XML_DECLARATION]
     _write(response, out)
-    return "".join(out)
+    text = "".join(out)
+    if not text.isascii():
+        text = text.encode("utf-8", "xmlcharrefreplace").decode("utf-8")
+    return text
 
 
 def _write(node: TwiML, out: list[str]) -> None:
