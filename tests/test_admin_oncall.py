@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,6 +80,33 @@ def test_windows_and_rota_go_to_the_draft(app: Flask, admin: FlaskClient) -> Non
     assert audit_actions(app)[-1] == ("admin1", "draft", "oncall", "edit")
 
 
+def test_time_zone_and_public_holidays_go_to_the_draft(app: Flask, admin: FlaskClient) -> None:
+    page = admin.get("/admin/oncall").get_data(as_text=True)
+    assert 'value="Europe/Paris"' in page and 'name="holidays" type="text" value="FR"' in page
+    form = oncall_form(timezone=" Indian/Reunion ", holidays="FR/974")
+    assert post(admin, "/admin/oncall", form)[0] == 302
+    data = draft_data(app)
+    assert data is not None
+    schedule = validate_document(data).oncall.schedule  # type: ignore[union-attr]
+    assert (schedule.timezone, schedule.holidays) == ("Indian/Reunion", "FR/974")
+    # 20 December, the abolition of slavery, is a public holiday on La Réunion only.
+    assert schedule.is_rest_day(date(2026, 12, 21)) is False
+    assert schedule.is_rest_day(date(2026, 12, 20)) is True  # a Sunday anyway
+    assert schedule.is_rest_day(date(2027, 12, 20)) is True  # a Monday, public holiday there
+    assert post(admin, "/admin/oncall", oncall_form(holidays=""))[0] == 302
+    data = draft_data(app)
+    assert data is not None and data["oncall"]["schedule"]["holidays"] is None
+
+
+def test_a_form_without_zone_or_holidays_leaves_them(app: Flask, admin: FlaskClient) -> None:
+    post(admin, "/admin/oncall", oncall_form(timezone="Europe/Paris", holidays="FR/57"))
+    form = oncall_form(ring_timeout="30")
+    assert "timezone" not in form and "holidays" not in form
+    assert post(admin, "/admin/oncall", form)[0] == 302
+    data = draft_data(app)
+    assert data is not None and data["oncall"]["schedule"]["holidays"] == "FR/57"
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
@@ -90,6 +117,10 @@ def test_windows_and_rota_go_to_the_draft(app: Flask, admin: FlaskClient) -> Non
         ({"handover_time": "25:00"}, "handover_time"),
         ({"period_weeks": "0"}, "period_weeks"),
         ({"ring_timeout": "500"}, "ring_timeout"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": ""}, "timezone"),
+        ({"holidays": "XX"}, "holidays"),
+        ({"holidays": "FR/999"}, "holidays"),
     ],
 )
 def test_a_bad_value_is_named_next_to_its_field(

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr.config import validate_document
 from tests.test_admin_config import audit_actions, draft_data, field_errors, post
 
 
@@ -144,6 +145,21 @@ def test_service_hotline_menu_and_ticket_settings(app: Flask, admin: FlaskClient
     assert data["hotline"]["ring"] == {"strategy": "simultaneous", "timeout": 40}
     assert data["service"]["voice"] == "Polly.Remi"
     assert audit_actions(app)[-1] == ("admin1", "draft", "settings", "edit")
+
+
+def test_the_hotline_name_is_edited_and_empty_means_the_default(
+    app: Flask, admin: FlaskClient
+) -> None:
+    form = settings_form(admin)
+    status, _, _ = post(admin, "/admin/settings", {**form, "hotline_name": " Support national "})
+    assert status == 302
+    data = draft_data(app)
+    assert data is not None and data["hotline"]["name"] == "Support national"
+    assert 'value="Support national"' in admin.get("/admin/settings").get_data(as_text=True)
+    status, _, _ = post(admin, "/admin/settings", {**form, "hotline_name": "  "})
+    assert status == 302
+    data = draft_data(app)
+    assert data is not None and validate_document(data).hotline.name == "l'assistance nationale"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ change the overrides that concern them on /admin/oncall/mine
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -37,6 +37,8 @@ WEEKDAYS = (
     ("sat", "samedi"),
     ("sun", "dimanche"),
 )
+DEFAULT_ZONE = "Europe/Paris"
+DEFAULT_HOLIDAYS = "FR"
 # Problems the document names on an item as a whole, shown next to the field they are about.
 RELOCATED = {"schedule.rota": "schedule.rota.anchor"}
 
@@ -51,6 +53,8 @@ def _values(section: dict[str, Any]) -> dict[str, str]:
     rota = schedule.get("rota", {})
     return {
         "ring_timeout": str(section.get("ring_timeout", 25)),
+        "timezone": schedule.get("timezone", DEFAULT_ZONE),
+        "holidays": schedule.get("holidays", DEFAULT_HOLIDAYS) or "",
         "working_day_windows": ", ".join(schedule.get("working_day_windows", ["06:00-22:00"])),
         "rest_day_windows": ", ".join(
             schedule.get("rest_day_windows", ["09:00-10:00", "16:00-17:00"])
@@ -65,7 +69,12 @@ def _values(section: dict[str, Any]) -> dict[str, str]:
 
 def _from_form(old: dict[str, Any]) -> dict[str, Any]:
     form = request.form
-    schedule = old.get("schedule", {})
+    schedule = dict(old.get("schedule", {}))
+    # A form without these fields (an older page) leaves them as they are.
+    if (timezone := form.get("timezone")) is not None:
+        schedule["timezone"] = timezone.strip()  # an empty name is refused by validation
+    if (holidays := form.get("holidays")) is not None:
+        schedule["holidays"] = holidays.strip() or None  # empty: no public holidays
     return {
         **old,
         "ring_timeout": _number(form.get("ring_timeout", "")),
@@ -117,8 +126,13 @@ def form_error(exc: FormError) -> FieldErrors:
 
 
 def schedule_zone(section: dict[str, Any] | None) -> ZoneInfo:
-    timezone = ((section or {}).get("schedule") or {}).get("timezone") or "Europe/Paris"
-    return ZoneInfo(timezone)
+    """The zone of the on-call schedule; the default while the name typed is not one
+    (the form is shown again with the error next to the field)."""
+    timezone = ((section or {}).get("schedule") or {}).get("timezone") or DEFAULT_ZONE
+    try:
+        return ZoneInfo(str(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
 
 
 def override_rows(section: dict[str, Any] | None) -> list[dict[str, Any]]:

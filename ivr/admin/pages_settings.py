@@ -28,6 +28,7 @@ PATHS = {
     "service_numbers": "service.numbers",
     "service_voice": "service.voice",
     "service_caller_id": "service.caller_id",
+    "hotline_name": "hotline.name",
     "hotline_numbers": "hotline.numbers",
     "hotline_calendar": "hotline.calendar",
     "hotline_strategy": "hotline.ring.strategy",
@@ -46,7 +47,7 @@ PATHS = {
 }
 LISTS = {"service_numbers", "hotline_numbers"}
 CHECKS = {"menu_speech", "tickets_sms"}
-TEXTS = {"service_name", "service_voice", "hotline_calendar", "hotline_strategy"}
+TEXTS = {"service_name", "service_voice", "hotline_name", "hotline_calendar", "hotline_strategy"}
 
 
 def _get(data: dict[str, Any], path: str) -> Any:
@@ -95,6 +96,9 @@ def _read_form(data: dict[str, Any]) -> None:
             value: Any = split_list(text)
         elif name in CHECKS:
             value = text == "1"
+        elif name == "hotline_name" and not text.strip():
+            data.get("hotline", {}).pop("name", None)  # empty: the default name
+            continue
         elif name in TEXTS:
             value = text.strip()
         elif name == "service_caller_id":
