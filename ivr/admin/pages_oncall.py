@@ -26,6 +26,7 @@ from ivr.admin.views.overrides import (
     override_from_form,
     override_key,
 )
+from schedules import OnCallSchedule
 
 Page = str | BaseResponse | tuple[str, int]
 WEEKDAYS = (
@@ -37,8 +38,9 @@ WEEKDAYS = (
     ("sat", "samedi"),
     ("sun", "dimanche"),
 )
-DEFAULT_ZONE = "Europe/Paris"
-DEFAULT_HOLIDAYS = "FR"
+# What a schedule that leaves them out gets (the document's own defaults).
+DEFAULT_ZONE: str = OnCallSchedule.model_fields["timezone"].default
+DEFAULT_HOLIDAYS: str | None = OnCallSchedule.model_fields["holidays"].default
 # Problems the document names on an item as a whole, shown next to the field they are about.
 RELOCATED = {"schedule.rota": "schedule.rota.anchor"}
 

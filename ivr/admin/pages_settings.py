@@ -17,6 +17,7 @@ from ivr.admin.blueprint import bp
 from ivr.admin.drafts import save_edit, working
 from ivr.admin.editing import FieldErrors, actor, split_list
 from ivr.config import ConfigInvalid
+from ivr.config.document import Hotline
 
 Page = str | BaseResponse | tuple[str, int]
 SECTIONS = ("service", "hotline", "menu", "tickets")
@@ -155,6 +156,7 @@ def settings() -> Page:
         errors=errors,
         priorities=PRIORITIES,
         strategies=STRATEGIES,
+        hotline_default=Hotline.model_fields["name"].default,
         calendars=[(c, c) for c in work.data.get("calendars", {})],
     )
     return (page, 422) if errors else page
