@@ -42,7 +42,7 @@ def test_welcome_then_menu(doc: ConfigDocument) -> None:
     assert twiml.verbs == ["Say", "Gather", "Redirect"]
     gather = twiml.first("Gather")
     assert gather.get("input") == "dtmf speech"
-    assert gather.get("action") == "/voice/menu"
+    assert gather.get("action") == "/voice/menu?step=0"
     assert gather.get("language") == "fr-FR"
     assert "Pour incident technique, tapez 1." in twiml.says
     assert twiml.first("Say").get("language") == "fr-FR"
@@ -60,7 +60,7 @@ def test_known_contact_is_recognised(doc: ConfigDocument) -> None:
     assert twiml.dialed == ["+33465711020"]  # sequential: first number of the first referent
     dial = twiml.first("Dial")
     assert dial.get("callerId") == "+33465719901"
-    assert dial.get("action") == "/voice/dial-result"
+    assert dial.get("action") == "/voice/dial-result?step=0"
     assert dial.get("timeout") == "15"
 
 
@@ -112,7 +112,7 @@ def test_christmas_eve_evening_closed_with_callback_monday(doc: ConfigDocument) 
     assert "Il rouvrira lundi 28 décembre à 9 h." in twiml.says
     assert not any("rappellerons" in say for say in twiml.says)  # only if asked for
     record = twiml.first("Record")
-    assert record.get("action") == "/voice/voicemail"
+    assert record.get("action") == "/voice/voicemail?step=0"
     assert record.get("recordingStatusCallback") == "/voice/recording-status"
     assert step.state.callback_at == paris(2026, 12, 28, 9, 0)
     assert twiml.hangs_up
@@ -138,7 +138,7 @@ def test_emergency_routes(doc: ConfigDocument, moment: tuple[int, ...], route: s
     if route == "oncall":
         assert "Nous vous mettons en relation avec le technicien d'astreinte." in twiml.says
         number = twiml.first("Number")
-        assert number.get("url") == "/voice/whisper"
+        assert number.get("url") == "/voice/whisper?step=0"
         assert step.state.urgent
 
 
@@ -149,7 +149,7 @@ def test_christmas_morning_whisper_and_escalation(doc: ConfigDocument) -> None:
     assert "jour férié, Noël" in TwiML.parse(step.twiml).spoken
     whisper = TwiML.parse(dialing.whisper(step.state, doc).twiml)
     assert "06 12 34 56 78" in whisper.spoken and "urgence sur la plateforme" in whisper.spoken
-    assert whisper.first("Gather").get("action") == "/voice/whisper-answer"
+    assert whisper.first("Gather").get("action") == "/voice/whisper-answer?step=0"
     # chloe picks up but does not press 1: the Dial completes unaccepted -> alice is rung.
     after = dialing.dial_result(step.state, doc, now, NOBODY, "completed", 4)
     assert TwiML.parse(after.twiml).dialed == ["+33199004001"]

@@ -71,7 +71,7 @@ def test_incoming_answers_french_twiml(phone: Twilio, at: object) -> None:
     twiml = phone.step("/voice/incoming")
     assert twiml.verbs == ["Say", "Gather", "Redirect"]
     assert twiml.first("Say").get("language") == "fr-FR"
-    assert twiml.first("Gather").get("action") == "/voice/menu"
+    assert twiml.first("Gather").get("action") == "/voice/menu?step=1"  # the answer to turn 1
     call = call_row(phone.app, phone.call_sid)
     assert call.from_number == "+33612345678" and call.revision == 1
     assert call.started_at.tzinfo is not None

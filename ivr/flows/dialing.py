@@ -10,7 +10,16 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 from ivr.config import ConfigDocument
 from ivr.flows import voicemail
 from ivr.flows.speech import say, spoken_digits
-from ivr.flows.state import DIAL_RESULT, WHISPER, WHISPER_ANSWER, CallState, Event, Leg, Step
+from ivr.flows.state import (
+    DIAL_RESULT,
+    WHISPER,
+    WHISPER_ANSWER,
+    CallState,
+    Event,
+    Leg,
+    Step,
+    action,
+)
 
 ANSWERED = frozenset({"completed", "answered"})
 
@@ -62,7 +71,7 @@ def dial_next(
     if previous is None or previous.kind != leg.kind:
         say(response, doc, _transfer_sentence(doc, state, leg))
     dial = Dial(
-        action=DIAL_RESULT,
+        action=action(DIAL_RESULT, state),
         method="POST",
         timeout=leg.timeout,
         caller_id=_caller_id(doc, state),
@@ -70,7 +79,7 @@ def dial_next(
     )
     for number in free:
         if leg.whisper:
-            dial.number(number, url=WHISPER, method="POST")
+            dial.number(number, url=action(WHISPER, state), method="POST")
         else:
             dial.number(number)
     response.append(dial)
@@ -124,7 +133,9 @@ def whisper(state: CallState, doc: ConfigDocument) -> Step:
         structure=structure.name if structure else "structure inconnue",
         motive=motive.label if motive else "motif non précisé",
     )
-    gather = Gather(input="dtmf", num_digits=1, timeout=8, action=WHISPER_ANSWER, method="POST")
+    gather = Gather(
+        input="dtmf", num_digits=1, timeout=8, action=action(WHISPER_ANSWER, state), method="POST"
+    )
     say(gather, doc, text)
     say(gather, doc, text)
     response.append(gather)

@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from ivr.config import ConfigDocument, Motive
 from ivr.flows import proceed
 from ivr.flows.speech import normalise, say
-from ivr.flows.state import MENU, CallState, Event, Step
+from ivr.flows.state import MENU, CallState, Event, Step, action
 
 
 def ask(
@@ -27,7 +27,7 @@ def ask(
         input="dtmf speech" if doc.menu.speech else "dtmf",
         num_digits=1,
         timeout=doc.menu.timeout,
-        action=MENU,
+        action=action(MENU, state),
         method="POST",
         action_on_empty_result=True,
         language=doc.service.language,
@@ -38,7 +38,7 @@ def ask(
         say(gather, doc, doc.prompts.say("menu_item", label=motive.label, digit=motive.digit))
     response.append(gather)
     # Should Twilio fall through the <Gather>, the menu step still runs.
-    response.redirect(MENU, method="POST")
+    response.redirect(action(MENU, state), method="POST")
     return Step(response, state, events)
 
 

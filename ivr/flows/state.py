@@ -64,12 +64,27 @@ class CallState(BaseModel):
     ticket: str = ""
     callback_requested: bool = False
     finished: bool = False
+    turn: int = Field(
+        default=0,
+        description="Steps run on this call so far: the action URLs of a step's TwiML carry it.",
+    )
 
     @property
     def current_leg(self) -> Leg | None:
         if 0 <= self.leg_index < len(self.legs):
             return self.legs[self.leg_index]
         return None
+
+
+def action(path: str, state: CallState) -> str:
+    """`path` for the answer to the step that runs at `state.turn`.
+
+    Twilio requests the same URL with the same form again only when it retries
+    a webhook; a caller who gives the same answer to the next question (the
+    same wrong key, the same unknown department) reaches a URL of another
+    turn, so the answer is a new one and is never replayed.
+    """
+    return f"{path}?step={state.turn}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from ivr.config import ConfigDocument
 from ivr.flows import proceed
 from ivr.flows.speech import say
-from ivr.flows.state import DEPARTMENT, CallState, Event, Step
+from ivr.flows.state import DEPARTMENT, CallState, Event, Step, action
 
 MAX_ATTEMPTS = 2
 CORSICA = {"201": "2A", "202": "2B"}
@@ -23,13 +23,13 @@ def ask(
         input="dtmf",
         timeout=6,
         finish_on_key="#",
-        action=DEPARTMENT,
+        action=action(DEPARTMENT, state),
         method="POST",
         action_on_empty_result=True,
     )
     say(gather, doc, doc.prompts.department_ask)
     response.append(gather)
-    response.redirect(DEPARTMENT, method="POST")
+    response.redirect(action(DEPARTMENT, state), method="POST")
     return Step(response, state, events)
 
 

@@ -17,7 +17,15 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.config import ConfigDocument
 from ivr.flows.speech import say, spoken_when
-from ivr.flows.state import CALLBACK_CHOICE, RECORDING_STATUS, VOICEMAIL, CallState, Event, Step
+from ivr.flows.state import (
+    CALLBACK_CHOICE,
+    RECORDING_STATUS,
+    VOICEMAIL,
+    CallState,
+    Event,
+    Step,
+    action,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +58,7 @@ def offer(
         response, doc, doc.prompts.voicemail_urgent if state.urgent else doc.prompts.voicemail_offer
     )
     response.record(
-        action=VOICEMAIL,
+        action=action(VOICEMAIL, state),
         method="POST",
         max_length=doc.tickets.voicemail_max_seconds,
         finish_on_key="#",
@@ -100,7 +108,11 @@ def recorded(
         say(response, doc, doc.prompts.oncall_alerted)
     elif _may_call_back(state):
         gather = Gather(
-            input="dtmf", num_digits=1, timeout=6, action=CALLBACK_CHOICE, method="POST"
+            input="dtmf",
+            num_digits=1,
+            timeout=6,
+            action=action(CALLBACK_CHOICE, state),
+            method="POST",
         )
         say(gather, doc, doc.prompts.callback_offer)
         response.append(gather)

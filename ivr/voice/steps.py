@@ -44,10 +44,28 @@ StepHandler = Callable[[CallState, ConfigDocument, datetime, Container[str], Voi
 
 
 def _request_key(form: VoiceForm) -> str:
-    """Same path and parameters = a retry of the same webhook by Twilio."""
+    """Same URL and parameters = a retry of the same webhook by Twilio.
+
+    The URL's query carries the turn of the step whose TwiML linked to it
+    (`ivr.flows.state.action`): the same answer to a later question is a new
+    request, not a retry.
+    """
     items = sorted(request.form.items(multi=True))
-    digest = hashlib.sha256(repr((request.path, items)).encode("utf-8", "replace"))
+    url = (request.path, request.query_string)
+    digest = hashlib.sha256(repr((url, items)).encode("utf-8", "replace"))
     return digest.hexdigest()[:32]
+
+
+def _decide(
+    handler: StepHandler,
+    state: CallState,
+    doc: ConfigDocument,
+    now: datetime,
+    busy: Container[str],
+    form: VoiceForm,
+) -> Step:
+    """The flow's step on the call's next turn."""
+    return handler(state.model_copy(update={"turn": state.turn + 1}), doc, now, busy, form)
 
 
 class BusyNumbers(Container[str]):
@@ -140,7 +158,9 @@ def _in_book_once(
         if first:
             # A call's first webhook: no row to read yet, so none is read.
             state = g.voice_state = store.start(form, sid, revision, now)
-            record = store.record(handler(state, doc, now, BusyNumbers(reader, sid, now), form))
+            record = store.record(
+                _decide(handler, state, doc, now, BusyNumbers(reader, sid, now), form)
+            )
             answer = call_steps.save_first_step(reader, form, sid, record, now, key)
             if answer is not None:
                 return answer
@@ -165,7 +185,7 @@ def _step_on(
     if call is not None and (answer := call.answer_to(key)):
         return answer  # Twilio retried this very request: the same answer again
     state = g.voice_state = store.state_of(call, form, sid, revision, now)
-    record = store.record(handler(state, doc, now, BusyNumbers(reader, sid, now), form))
+    record = store.record(_decide(handler, state, doc, now, BusyNumbers(reader, sid, now), form))
     with write as writer:
         return call_steps.save_step(writer, form, sid, record, now, key, seen=call)
 
@@ -196,7 +216,7 @@ def _run_spooled(
             state = CallState.model_validate(previous["record"]["state"])
         state = state or store.start(form, sid, revision, now)
         # Who is busy on other calls is unknown: nobody is skipped.
-        step = handler(state, doc, now, frozenset(), form)
+        step = _decide(handler, state, doc, now, frozenset(), form)
         spool.write_step(sid, form, store.record_data(step), now, key)
         return Response(step.twiml, 200, mimetype="text/xml")
     except (OSError, LookupError, ValueError):

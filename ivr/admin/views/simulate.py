@@ -138,7 +138,9 @@ class _Player:
                 _hear(self.sim, verb)
             elif verb.tag == "Gather":
                 _hear(self.sim, verb)
-                return self._gather(step.state, verb.get("action") or "")
+                # The action's path: its query only tells Twilio's retries apart.
+                action = (verb.get("action") or "").partition("?")[0]
+                return self._gather(step.state, action)
             elif verb.tag == "Dial":
                 return self._dial(step.state)
             elif verb.tag == "Record":
