@@ -1,7 +1,11 @@
 """Twilio's webhook parameters, validated at the edge (pydantic).
 
 Lenient where a caller is on the line (a huge `Digits` is an invalid choice,
-not an error), strict where a value identifies something (`CallSid`).
+not an error), strict where a value identifies something (`CallSid`,
+`RecordingSid`). A value stored in a column is never longer than the column
+(the limits are read from the call book's tables), so the same input does the
+same on SQLite, which would store it whole, and PostgreSQL, which would refuse
+it; a `CallStatus` outside Twilio's vocabulary is dropped.
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from sqlalchemy import String
+
+from callbook.book import Call
 
 
 def _text(limit: int) -> BeforeValidator:
@@ -28,13 +35,35 @@ def _count(value: Any) -> int:
     return number if 0 <= number < 10**7 else 0
 
 
+def _column_length(name: str) -> int:
+    column_type = Call.__table__.c[name].type
+    assert isinstance(column_type, String) and column_type.length
+    return column_type.length
+
+
+CALL_STATUSES = frozenset(
+    {"queued", "initiated", "ringing", "in-progress", "answered"}
+    | {"completed", "busy", "failed", "no-answer", "canceled"}
+)
+
+
+def _call_status(value: Any) -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    return text if text in CALL_STATUSES else ""
+
+
 Digits = Annotated[str, _text(32)]
 Speech = Annotated[str, _text(500)]
 Short = Annotated[str, _text(64)]
 Url = Annotated[str, _text(500)]
 Count = Annotated[int, BeforeValidator(_count)]
 
+Number = Annotated[str, _text(_column_length("from_number"))]
+Direction = Annotated[str, _text(_column_length("direction"))]
+CallStatus = Annotated[str, BeforeValidator(_call_status)]
+
 CALL_SID = r"^CA[0-9a-fA-F]{32}$"
+RECORDING_SID = r"^(RE[0-9a-fA-F]{32})?$"
 
 
 class VoiceForm(BaseModel):
@@ -43,17 +72,17 @@ class VoiceForm(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     call_sid: str = Field(alias="CallSid", pattern=CALL_SID)
-    from_: Short = Field(default="", alias="From")
-    to: Short = Field(default="", alias="To")
-    direction: Short = Field(default="inbound", alias="Direction")
+    from_: Number = Field(default="", alias="From")
+    to: Number = Field(default="", alias="To")
+    direction: Direction = Field(default="inbound", alias="Direction")
     parent_call_sid: Short = Field(default="", alias="ParentCallSid")
     digits: Digits = Field(default="", alias="Digits")
     speech: Speech = Field(default="", alias="SpeechResult")
-    call_status: Short = Field(default="", alias="CallStatus")
+    call_status: CallStatus = Field(default="", alias="CallStatus")
     call_duration: Count = Field(default=0, alias="CallDuration")
     dial_status: Short = Field(default="", alias="DialCallStatus")
     dial_duration: Count = Field(default=0, alias="DialCallDuration")
-    recording_sid: Short = Field(default="", alias="RecordingSid")
+    recording_sid: str = Field(default="", alias="RecordingSid", pattern=RECORDING_SID)
     recording_url: Url = Field(default="", alias="RecordingUrl")
     recording_duration: Count = Field(default=0, alias="RecordingDuration")
     recording_status: Short = Field(default="", alias="RecordingStatus")

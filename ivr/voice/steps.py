@@ -22,7 +22,13 @@ from typing import TypeVar
 
 from flask import Response, current_app, g, request
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.orm import Session
 
 from callbook import call_steps, calls
@@ -107,7 +113,7 @@ def run(
             answer = _in_book(form, handler, sid, now, writes=writes, first=first)
             return Response(answer, 200, mimetype="text/xml")
         except (SQLAlchemyError, OSError, LookupError) as exc:
-            if not _database_failed(exc):
+            if not database_outage(exc):
                 log.exception("voice step failed on %s for %s; answering degraded TwiML",
                               request.path, sid)  # fmt: skip
                 return _degraded(sid, form.from_, now)
@@ -190,10 +196,17 @@ def _step_on(
         return call_steps.save_step(writer, form, sid, record, now, key, seen=call)
 
 
-def _database_failed(exc: BaseException) -> bool:
+def database_outage(exc: BaseException) -> bool:
+    """True when `exc` says the database is unreachable or locked, not that a value was bad.
+
+    A value the database refuses (too long, a constraint) is a defect of this
+    request alone: the next calls must not go to the spool because of it.
+    """
     if isinstance(exc, NoActiveConfig):  # the first load of this worker failed
-        return isinstance(exc.__cause__, SQLAlchemyError)
-    return isinstance(exc, SQLAlchemyError)
+        return database_outage(exc.__cause__) if exc.__cause__ is not None else False
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, SQLAlchemyError) and not isinstance(exc, StatementError)
 
 
 def _run_spooled(
