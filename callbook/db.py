@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -41,6 +42,47 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_deadline: ContextVar[tuple[float, float] | None] = ContextVar("callbook_deadline", default=None)
+"""(deadline on the monotonic clock, length) of the current `time_budget`."""
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """No wait for the database in this block goes past `seconds` after it began.
+
+    A voice webhook must answer Twilio in time even when the database is
+    locked: a write transaction begun in the block waits for the writers'
+    queue and for the database's locks only as long as the budget has left,
+    then fails as a locked database does (SQLite: "database is locked";
+    PostgreSQL: lock or statement timeout), which the caller takes for an
+    unavailable database.
+    """
+    token = _deadline.set((time.monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _budget_left_ms() -> int | None:
+    """Milliseconds left of the current `time_budget`; None outside one."""
+    budget = _deadline.get()
+    if budget is None:
+        return None
+    return int((budget[0] - time.monotonic()) * 1000)
+
+
+def budget_half_spent() -> bool:
+    """True when half the current `time_budget` is gone (never outside one): time for
+    optional work (a replay of the spool) to leave the rest to the webhook's own step."""
+    budget = _deadline.get()
+    return budget is not None and budget[0] - time.monotonic() < budget[1] / 2
+
+
+def _budget_spent(statement: str) -> DBAPIError:
+    error = sqlite3.OperationalError("database is locked (time budget spent)")
+    return DBAPIError.instance(statement, (), error, sqlite3.Error)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -109,8 +151,15 @@ def _sqlite_begin(connection: Connection) -> None:
     if not isinstance(dbapi_connection, QueuedConnection):  # pragma: no cover - see make_engine
         connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
-    dbapi_connection.queue_for_write()
+    left = _budget_left_ms()
+    if left is None:
+        dbapi_connection.queue_for_write()
+    elif left <= 0 or not dbapi_connection.queue_for_write(left / 1000):
+        raise _budget_spent("BEGIN IMMEDIATE")
     try:
+        # SQLite's own wait for its lock (held by a process outside the
+        # queue): no longer than the budget has left.
+        dbapi_connection.wait_for_lock_ms(_budget_left_ms(), SQLITE_BUSY_TIMEOUT_MS)
         # Straight on the driver: every webhook begins one (the statement
         # machinery would cost it more than SQLite takes to run it).
         dbapi_connection.execute("BEGIN IMMEDIATE")
@@ -133,7 +182,23 @@ def make_engine(url: str) -> Engine:
         return engine
     engine = create_engine(url)
     _ping_when_idle(engine)
+    event.listen(engine, "begin", _server_begin)
     return engine
+
+
+def _server_begin(connection: Connection) -> None:
+    """In a `time_budget`, the transaction's lock waits and statements end with it."""
+    left = _budget_left_ms()
+    if left is None:
+        return
+    if left <= 0:
+        raise _budget_spent("BEGIN")
+    timeout = f"{left}ms"
+    connection.exec_driver_sql(
+        "SELECT set_config('lock_timeout', %(t)s, true), "
+        "set_config('statement_timeout', %(t)s, true)",
+        {"t": timeout},
+    )
 
 
 PING_AFTER_IDLE_S = 1.0

@@ -54,11 +54,17 @@ class QueuedConnection(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self._writers_fd = -1
         self._queued = False
+        self._busy_ms = -1
 
-    def queue_for_write(self) -> None:
-        """Wait for this process's turn to write (before `BEGIN IMMEDIATE`)."""
+    def queue_for_write(self, wait: float | None = None) -> bool:
+        """Wait for this process's turn to write (before `BEGIN IMMEDIATE`).
+
+        At most `wait` seconds (default: `wait_seconds`); False when the turn
+        did not come in that time (the caller may go on without it).
+        """
         if self._queued or self.writers_path is None or getattr(_held, "count", 0):
-            return
+            return True
+        wait_seconds = self.wait_seconds if wait is None else min(wait, self.wait_seconds)
         if self._writers_fd < 0:
             self._writers_fd = os.open(self.writers_path, os.O_RDWR | os.O_CREAT, 0o600)
         started = time.monotonic()
@@ -68,8 +74,8 @@ class QueuedConnection(sqlite3.Connection):
                 fcntl.flock(self._writers_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 waited = time.monotonic() - started
-                if waited >= self.wait_seconds:
-                    return  # SQLite's busy timeout decides from here
+                if waited >= wait_seconds:
+                    return False  # SQLite's busy timeout decides from here
                 if waited < YIELD_FOR:
                     os.sched_yield()  # a webhook's write: its end is a few µs away
                     continue
@@ -79,7 +85,18 @@ class QueuedConnection(sqlite3.Connection):
                 continue
             self._queued = True
             _held.count = getattr(_held, "count", 0) + 1
-            return
+            return True
+
+    def wait_for_lock_ms(self, milliseconds: int | None, default: int) -> None:
+        """SQLite's busy timeout for the next transaction: `milliseconds` (a webhook's
+        budget shrinks it), or back to `default` when None; set only when it changes."""
+        if milliseconds is None:
+            if self._busy_ms < 0:  # never shrunk: as set when the connection opened
+                return
+            milliseconds, self._busy_ms = default, -1
+        else:
+            milliseconds = self._busy_ms = max(min(milliseconds, default), 1)
+        self.execute(f"PRAGMA busy_timeout={milliseconds}")
 
     def leave_queue(self) -> None:
         if not self._queued:

@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Always 200: a refused revision or a spooled call book does not take
         # this worker out of service; they are shown here (details in the log).
         config = runtime.active_config(app).status()
-        return jsonify(config=config, spool=voice.spool_status(app)), 200
+        spool = voice.spool_status(app)
+        waiting = spool["pending"] or spool["database"] == "down"
+        return jsonify(status="degraded" if waiting else "ok", config=config, spool=spool), 200
 
     return app
 

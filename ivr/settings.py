@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         le=100,
         description="Outbound calls per second placed by the dispatcher (0: no limit).",
     )
+    voice_db_budget_seconds: float = Field(
+        default=2.0,
+        ge=0.1,
+        le=10,
+        description="Seconds a voice webhook may wait for the database in all; past them it "
+        "answers from the local spool (Twilio gives up after 15 s).",
+    )
     callback_grace_hours: int = Field(
         default=72,
         ge=1,

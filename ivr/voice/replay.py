@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callbook import call_callbacks, call_steps, calls
-from callbook.db import session_scope
+from callbook.db import budget_half_spent, session_scope
 from callbook.tickets import Callback, Ticket
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState
@@ -64,6 +64,8 @@ def replay(app: Flask, spool: Spool | None = None) -> ReplayReport:
             return ReplayReport(busy=True, left=len(spool.pending()))
         replayed = rejected = 0
         for path in spool.pending():
+            if budget_half_spent():  # a webhook's replay: its own step goes first
+                return ReplayReport(replayed, rejected, left=len(spool.pending()))
             try:
                 entry = _read(path)
                 doc = active_config(app).get()[1] if entry["kind"] in _NEEDS_CONFIG else None

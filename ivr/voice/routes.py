@@ -164,18 +164,20 @@ def _callback(kind: str) -> Response:
         return form
     now = clock.now()
     spool = spool_of()
-    replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
-    if not spool.bypass(form.call_sid):
-        try:
-            steps.once_more_if_lost(form.call_sid, lambda: _record_callback(kind, form, now))
-            return Response(status=204)
-        except SQLAlchemyError as exc:
-            if not steps.database_outage(exc):
-                log.exception("%s callback of %s refused by the database", kind, form.call_sid)
-                return Response(f"{kind} callback not recorded\n", 400, mimetype="text/plain")
-            log.warning("database unavailable for the %s callback of %s: %s",
-                        kind, form.call_sid, exc)  # fmt: skip
-            spool.mark_down()
+    with steps.database_budget():
+        replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
+        if not spool.bypass(form.call_sid):
+            try:
+                steps.once_more_if_lost(form.call_sid, lambda: _record_callback(kind, form, now))
+                return Response(status=204)
+            except SQLAlchemyError as exc:
+                if not steps.database_outage(exc):
+                    log.exception("%s callback of %s refused by the database",
+                                  kind, form.call_sid)  # fmt: skip
+                    return Response(f"{kind} callback not recorded\n", 400, mimetype="text/plain")
+                log.warning("database unavailable for the %s callback of %s: %s",
+                            kind, form.call_sid, exc)  # fmt: skip
+                spool.mark_down()
     try:
         spool.write_callback(kind, form, now)
     except OSError:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session
 
 from callbook import call_steps, calls
+from callbook.db import time_budget
 from ivr import clock
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState, Step
@@ -107,21 +108,27 @@ def run(
     sid = call_sid or form.call_sid
     now = clock.now()
     spool = spool_of()
-    replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
-    if not spool.bypass(sid):
-        try:
-            answer = _in_book(form, handler, sid, now, writes=writes, first=first)
-            return Response(answer, 200, mimetype="text/xml")
-        except (SQLAlchemyError, OSError, LookupError) as exc:
-            if not database_outage(exc):
-                log.exception("voice step failed on %s for %s; answering degraded TwiML",
-                              request.path, sid)  # fmt: skip
-                return _degraded(sid, form.from_, now)
-            log.warning("database unavailable on %s for %s: %s", request.path, sid, exc)
-            spool.mark_down()
-        finally:
-            g.pop("voice_session", None)
+    with database_budget():
+        replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
+        if not spool.bypass(sid):
+            try:
+                answer = _in_book(form, handler, sid, now, writes=writes, first=first)
+                return Response(answer, 200, mimetype="text/xml")
+            except (SQLAlchemyError, OSError, LookupError) as exc:
+                if not database_outage(exc):
+                    log.exception("voice step failed on %s for %s; answering degraded TwiML",
+                                  request.path, sid)  # fmt: skip
+                    return _degraded(sid, form.from_, now)
+                log.warning("database unavailable on %s for %s: %s", request.path, sid, exc)
+                spool.mark_down()
+            finally:
+                g.pop("voice_session", None)
     return _run_spooled(form, handler, sid, now, g.pop("voice_state", None))
+
+
+def database_budget() -> AbstractContextManager[None]:
+    """The voice webhook's time budget for the database (`IVR_VOICE_DB_BUDGET_SECONDS`)."""
+    return time_budget(current_app.config["IVR_SETTINGS"].voice_db_budget_seconds)
 
 
 def _in_book(
