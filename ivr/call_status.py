@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -50,36 +50,34 @@ class CallStatuses:
     def __init__(
         self,
         gateway: TwilioGateway | None,
-        final: Iterable[str],
         *,
         quiet: float = QUIET_AFTER_FAILURE,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._gateway = gateway
-        self._final = frozenset(final)
         self._quiet = quiet
         self._monotonic = monotonic
-        self._known: dict[str, str] = {}
+        self._final: dict[str, str] = {}
         self._failed_at: float | None = None
         self._lock = threading.Lock()
 
     def status(self, call_sid: str) -> str | None:
-        if call_sid in self._known:
-            return self._known[call_sid]
+        known = self._final.get(call_sid)
+        if known is not None:
+            return known
         if self._gateway is None or self._quiet_now():
             return None
         try:
             status = self._gateway.call_status(call_sid)
         except TwilioUnavailable as exc:
             log.warning("status of call %s not known from Twilio: %s", call_sid, exc)
-            with self._lock:
-                self._failed_at = self._monotonic()
+            self._failed_at = self._monotonic()
             return None
-        if status in self._final:
+        if status in FINAL_STATUSES:
             with self._lock:
-                if len(self._known) >= REMEMBERED:
-                    self._known.clear()
-                self._known[call_sid] = status
+                if len(self._final) >= REMEMBERED:
+                    self._final.clear()
+                self._final[call_sid] = status
         return status
 
     def _quiet_now(self) -> bool:
@@ -102,7 +100,7 @@ def webhook_statuses(app: Flask) -> CallStatuses:
     statuses: CallStatuses | None = app.extensions.get(WEBHOOK_STATUSES)
     if statuses is None:
         gateway = _gateway(app, timeout=WEBHOOK_TIMEOUT, tries=1)
-        statuses = app.extensions[WEBHOOK_STATUSES] = CallStatuses(gateway, FINAL_STATUSES)
+        statuses = app.extensions[WEBHOOK_STATUSES] = CallStatuses(gateway)
     return statuses
 
 
@@ -117,7 +115,7 @@ def sweep_stale_calls(
     """
     with session_scope(app) as session:
         stale = retention.stale_calls(session, now, older_than)
-    statuses = CallStatuses(_gateway(app), FINAL_STATUSES)
+    statuses = CallStatuses(_gateway(app))
     reported = {sid: status for sid in stale if (status := statuses.status(sid)) is not None}
     with session_scope(app) as session:
         return retention.sweep_open_calls(session, now, older_than, reported=reported)
