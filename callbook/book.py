@@ -58,6 +58,8 @@ class Call(Base):
     callback_at: Mapped[datetime | None]
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dialing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ringing_until: Mapped[datetime | None]
+    """When the leg dialled last stops ringing: the dial's moment plus its ring timeout."""
     last_request_key: Mapped[str] = mapped_column(String(32), default="")
     last_response: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")

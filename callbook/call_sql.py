@@ -156,13 +156,18 @@ ADD_MOTIVE = Direct(
     )
 )
 """A motive added after the call's others, unless the call has it already."""
+LAST_LIVE = func.coalesce(CALLS.c.ringing_until, CALLS.c.started_at)
+"""The last moment an open call surely went on: its last leg stops ringing, or it started."""
+_SINCE = bindparam("since", type_=CALLS.c.started_at.type)
 BUSY = Direct(
-    select(CALLS.c.dialing).where(
+    select(CALLS.c.call_sid, CALLS.c.dialing, LAST_LIVE).where(
         CALLS.c.ended_at.is_(None),
         CALLS.c.call_sid != bindparam("exclude"),
-        CALLS.c.started_at > bindparam("since"),
+        LAST_LIVE > _SINCE,
     )
 )
+"""Open calls that may still be on a line: their last leg rang since `since` (now minus
+the longest conversation assumed)."""
 
 
 INSERT_CALL = {

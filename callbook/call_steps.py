@@ -199,6 +199,9 @@ def _apply(
     data: dict[str, Any] = event.data
     if event.kind == "dial":
         changes["dialing"] = list(data.get("numbers", []))
+        # (A dial event without its timeout, written before events carried one:
+        # in doubt at once.)
+        changes["ringing_until"] = now + timedelta(seconds=int(data.get("timeout", 0) or 0))
     elif event.kind == "dial.result":
         changes["dialing"] = []
     elif event.kind == "route":

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from callbook import call_sql as sql
 from callbook.db import (
@@ -33,8 +34,10 @@ from callbook.db import (
 )
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-BUSY_HORIZON = timedelta(hours=6)
-"""A call open longer than this is stale (its status callback was lost): not busy."""
+RING_GRACE = timedelta(seconds=10)
+"""A dialled leg surely lives this long past its ring timeout (Twilio's set-up, the
+dial result's webhook on its way); after that it may be a conversation, or a call
+whose final status callback was lost."""
 
 SPOOL_KEY = "spool"
 
@@ -170,11 +173,38 @@ def spooled_step_saved(db: Database, call_sid: str, spool_id: str) -> bool:
     return any((data or {}).get(SPOOL_KEY) == spool_id for data in rows)
 
 
-def busy_numbers(db: Database, *, exclude: str, now: datetime) -> frozenset[str]:
-    """Numbers ringing or talking through another of our calls right now."""
-    params = {"exclude": exclude, "since": now - BUSY_HORIZON}
+@dataclass(frozen=True, slots=True)
+class LiveLeg:
+    """The leg another open call is dialling, as far as the book knows."""
+
+    call_sid: str
+    numbers: frozenset[str]
+    ringing: bool
+    """Within its ring timeout (and `RING_GRACE`): surely ringing or just answered.
+    Otherwise in doubt: a conversation, or a call whose final status was lost."""
+
+
+def live_legs(db: Database, *, exclude: str, now: datetime, max_talk: timedelta) -> list[LiveLeg]:
+    """The legs of other open calls that may still be on a line at `now`.
+
+    A leg lives until its ring timeout, plus `max_talk` for the conversation
+    that may follow; past that it is over, whatever the book still says (the
+    final status callback of its call was lost). A call dialled before the
+    book kept when its leg stops ringing counts from its start.
+    """
+    params = {"exclude": exclude, "since": now - max_talk}
     rows = sql.BUSY.execute(connection_of(db), params).rows
-    return frozenset(number for (numbers,) in rows for number in (numbers or []))
+    return [
+        LiveLeg(call_sid, frozenset(numbers), now < last_live + RING_GRACE)
+        for call_sid, numbers, last_live in rows
+        if numbers
+    ]
+
+
+def may_go_on(now: datetime, max_talk: timedelta) -> ColumnElement[bool]:
+    """Open calls that may still be on a line at `now`, as `live_legs` reads them."""
+    since = now - max_talk
+    return sql.CALLS.c.ended_at.is_(None) & (since < sql.LAST_LIVE)
 
 
 def new_call(

@@ -10,6 +10,7 @@ person is still working on it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -31,62 +32,85 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from callbook.book import Call, CallEvent, CallMotive
+from callbook.calls import FINAL_STATUSES
 from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketMessage
 
 SWEEP_AFTER = timedelta(hours=4)
 SWEPT_STATUS = "unknown"
 
 
-def sweep_open_calls(session: Session, now: datetime, older_than: timedelta = SWEEP_AFTER) -> int:
+def stale_calls(session: Session, now: datetime, older_than: timedelta = SWEEP_AFTER) -> list[str]:
+    """The CallSids of the calls still open `older_than` after they started."""
+    return list(session.scalars(select(Call.call_sid).where(_stale(now, older_than))))
+
+
+def _stale(now: datetime, older_than: timedelta) -> ColumnElement[bool]:
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    return and_(Call.ended_at.is_(None), Call.started_at < now - older_than)
+
+
+def sweep_open_calls(
+    session: Session,
+    now: datetime,
+    older_than: timedelta = SWEEP_AFTER,
+    *,
+    reported: Mapping[str, str] | None = None,
+) -> int:
     """Close the calls still open `older_than` after they started; the number closed.
 
     Their final `/voice/status` callback never came (a Twilio or network
-    outage): the status becomes "unknown", `ended_at` the moment of the sweep,
+    outage). `reported` holds what Twilio's REST API says of some of them, by
+    CallSid: a final status closes the call with it, any other (the call
+    still goes on) leaves it open. A call Twilio said nothing about gets the
+    status "unknown". Either way `ended_at` becomes the moment of the sweep,
     the route "abandoned" when none was chosen, nobody is ringing for them any
-    more, and a "swept" event keeps the last moment Twilio was heard from.
-    Each call is claimed by a conditional UPDATE, so two sweeps running at
-    once (or a status callback arriving meanwhile) close a call only once.
+    more, and a "swept" event keeps the status, where it came from and the
+    last moment Twilio was heard from. Each call is claimed by a conditional
+    UPDATE, so two sweeps running at once (or a status callback arriving
+    meanwhile) close a call only once.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
+    reported = reported or {}
     stale = session.execute(
-        select(Call.id, Call.updated_at).where(
-            Call.ended_at.is_(None), Call.started_at < now - older_than
-        )
+        select(Call.id, Call.call_sid, Call.updated_at).where(_stale(now, older_than))
     ).all()
     closed = 0
-    for call_id, last_heard in stale:
-        claimed = cast(
-            CursorResult[Any],
-            session.execute(
-                update(Call)
-                .where(Call.id == call_id, Call.ended_at.is_(None))
-                .values(
-                    status=SWEPT_STATUS,
-                    ended_at=now,
-                    route=case((Call.route == "", "abandoned"), else_=Call.route),
-                    dialing=[],
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if claimed.rowcount != 1:
-            continue
-        seq = session.scalar(select(func.max(CallEvent.seq)).where(CallEvent.call_id == call_id))
-        session.add(
-            CallEvent(
-                call_id=call_id,
-                seq=(seq or 0) + 1,
-                at=now,
-                kind="swept",
-                data={"status": SWEPT_STATUS, "last_heard": last_heard.isoformat()},
-            )
-        )
-        closed += 1
+    for call_id, call_sid, last_heard in stale:
+        status = reported.get(call_sid)
+        if status is not None and status not in FINAL_STATUSES:
+            continue  # Twilio says it goes on
+        data = {"status": status or SWEPT_STATUS, "last_heard": last_heard.isoformat()}
+        if status is not None:
+            data["source"] = "twilio"
+        if _close_swept(session, call_id, data, now):
+            closed += 1
     session.flush()
     session.expire_all()  # rows loaded before the UPDATE must not show the old status
     return closed
+
+
+def _close_swept(session: Session, call_id: int, data: dict[str, str], now: datetime) -> bool:
+    """Close one call with `data["status"]` and its "swept" event, unless it closed meanwhile."""
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Call)
+            .where(Call.id == call_id, Call.ended_at.is_(None))
+            .values(
+                status=data["status"],
+                ended_at=now,
+                route=case((Call.route == "", "abandoned"), else_=Call.route),
+                dialing=[],
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if claimed.rowcount != 1:
+        return False
+    seq = session.scalar(select(func.max(CallEvent.seq)).where(CallEvent.call_id == call_id))
+    session.add(CallEvent(call_id=call_id, seq=(seq or 0) + 1, at=now, kind="swept", data=data))
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,13 +224,16 @@ def note(call_sid: str, text: str, author: str) -> None:
     help="Hours after which a call never closed by Twilio is closed.",
 )
 def sweep(hours: float) -> None:
-    """Close the calls whose final status never came (status 'unknown')."""
-    from callbook.db import session_scope
-    from callbook.retention import sweep_open_calls
-    from ivr import clock
+    """Close the calls whose final status never came, with the status Twilio reports.
 
-    with _app(), session_scope() as session:
-        closed = sweep_open_calls(session, clock.now(), timedelta(hours=hours))
+    A call Twilio says still goes on stays open; without Twilio (or when it
+    cannot be reached) the status is 'unknown'.
+    """
+    from ivr import clock
+    from ivr.call_status import sweep_stale_calls
+
+    with _app() as app:
+        closed = sweep_stale_calls(app, clock.now(), timedelta(hours=hours))
     click.echo(f"{closed} open call{'s' if closed != 1 else ''} closed")
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from callbook import lease, retention
 from callbook.db import session_scope
 from ivr import clock
+from ivr.call_status import sweep_stale_calls
 from ivr.callbacks import Dispatcher
 from ivr.deadlines import check_deadlines
 from ivr.runtime import active_config
@@ -129,9 +130,8 @@ def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable
         with session_scope(app) as session:
             return check_deadlines(session, doc, clock.now())
 
-    def sweep() -> object:
-        with session_scope(app) as session:
-            return retention.sweep_open_calls(session, clock.now())
+    def sweep() -> object:  # calls whose final status never came: Twilio is asked
+        return sweep_stale_calls(app, clock.now())
 
     def purge() -> object:
         cutoff = clock.now() - timedelta(days=settings.retention_days)

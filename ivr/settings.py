@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
         description="Lease of the active scheduler, renewed every third of it; a standby "
         "takes over at most this long (plus a third) after the active one died.",
     )
+    max_talk_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=240,
+        description="Longest conversation assumed on a dialled number: past its ring timeout "
+        "plus this, a call whose final status never came no longer makes the number busy.",
+    )
     secure_cookies: bool | None = Field(
         default=None,
         description="Send the admin session cookie over HTTPS only; empty means on when "
@@ -96,6 +104,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.instance_dir / 'ivr.sqlite3').resolve()}"
+
+    @property
+    def max_talk(self) -> timedelta:
+        return timedelta(minutes=self.max_talk_minutes)
 
     @property
     def twilio_configured(self) -> bool:

@@ -137,7 +137,11 @@ class TwilioGateway:
 
     Transient failures (timeouts, connection errors, 429 and 5xx answers) are
     retried with exponential backoff; anything else, or the last failure,
-    raises `TwilioUnavailable`. Tests replace `http_client` (the network edge).
+    raises `TwilioUnavailable`. `timeout` bounds each request (seconds to
+    connect, then between bytes); a webhook that asks Twilio something gives
+    a short one and a single try. With `outbound` False the gateway only reads
+    call statuses, and IVR_PUBLIC_URL is not needed. Tests replace
+    `http_client` (the network edge).
     """
 
     def __init__(
@@ -145,15 +149,17 @@ class TwilioGateway:
         settings: Settings,
         *,
         http_client: HttpClient | None = None,
+        timeout: float = 10.0,
         tries: int = 3,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        outbound: bool = True,
     ) -> None:
         if not settings.twilio_configured:
             raise TwilioUnavailable(
                 "outbound calls are off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
-        if not settings.public_url:
+        if outbound and not settings.public_url:
             raise TwilioUnavailable(
                 "outbound calls are off: set IVR_PUBLIC_URL (Twilio must reach our webhooks)"
             )
@@ -161,7 +167,7 @@ class TwilioGateway:
         self._client = Client(
             settings.twilio_account_sid,
             settings.twilio_auth_token.get_secret_value(),
-            http_client=http_client or TwilioHttpClient(timeout=10),
+            http_client=http_client or TwilioHttpClient(timeout=timeout),
         )
         self._tries = tries
         self._backoff = backoff

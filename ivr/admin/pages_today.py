@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -48,7 +48,8 @@ def _page(error: FormError | None = None) -> str | tuple[str, int]:
         "tickets": [],
     }
     if has_role("technician"):
-        context["calls"] = session.scalars(queries.calls_in_progress(now).limit(LIST_LIMIT)).all()
+        live = queries.calls_in_progress(now, current_app.config["IVR_SETTINGS"].max_talk)
+        context["calls"] = session.scalars(live.limit(LIST_LIMIT)).all()
         context["callbacks"] = session.scalars(queries.callbacks_due(now).limit(LIST_LIMIT)).all()
         context["tickets"] = session.scalars(queries.tickets_at_risk(now).limit(LIST_LIMIT)).all()
     page = render_template("admin/today.html", **context)

@@ -83,7 +83,8 @@ def dial_next(
         else:
             dial.number(number)
     response.append(dial)
-    events.append(Event("dial", {"kind": leg.kind, "target": leg.target, "numbers": free}))
+    dialled = {"kind": leg.kind, "target": leg.target, "numbers": free, "timeout": leg.timeout}
+    events.append(Event("dial", dialled))
     return Step(response, state, events)
 
 

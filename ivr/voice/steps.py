@@ -39,6 +39,7 @@ from ivr.flows.state import CallState, Step
 from ivr.flows.voicemail import CallbackSink, VoicemailSink
 from ivr.runtime import NoActiveConfig, current_config, last_known, last_known_config
 from ivr.voice import aftercall, store
+from ivr.voice.busy import numbers_in_use
 from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import VoiceForm
 from ivr.voice.replay import replay_if_due
@@ -80,11 +81,11 @@ class BusyNumbers(Container[str]):
 
     def __init__(self, reader: Connection | Session, call_sid: str, now: datetime) -> None:
         self._reader, self._call_sid, self._now = reader, call_sid, now
-        self._numbers: frozenset[str] | None = None
+        self._numbers: Container[str] | None = None
 
     def __contains__(self, number: object) -> bool:
         if self._numbers is None:
-            self._numbers = calls.busy_numbers(self._reader, exclude=self._call_sid, now=self._now)
+            self._numbers = numbers_in_use(self._reader, exclude=self._call_sid, now=self._now)
         return number in self._numbers
 
 

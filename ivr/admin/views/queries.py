@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from callbook.book import Call, CallMotive
-from callbook.calls import BUSY_HORIZON
+from callbook.calls import may_go_on
 from callbook.reports import in_period
 from callbook.tickets import OPEN_STATUSES, PRIORITY_RANK, Callback, Ticket
 
@@ -28,13 +28,10 @@ PENDING_CALLBACKS = ("pending", "claimed", "dialing")
 # -- the Today page ----------------------------------------------------------------
 
 
-def calls_in_progress(now: datetime) -> Select[tuple[Call]]:
-    """Calls not ended yet, started recently (older ones lost their status callback)."""
-    return (
-        select(Call)
-        .where(Call.ended_at.is_(None), Call.started_at > now - BUSY_HORIZON)
-        .order_by(Call.started_at.desc())
-    )
+def calls_in_progress(now: datetime, max_talk: timedelta) -> Select[tuple[Call]]:
+    """Calls not ended yet that may still go on: what rang last did so within `max_talk`
+    (older ones lost their final status callback)."""
+    return select(Call).where(may_go_on(now, max_talk)).order_by(Call.started_at.desc())
 
 
 def callbacks_due(

@@ -1,0 +1,51 @@
+"""Who is on a line through another of our calls, when a step dials.
+
+A leg within its ring timeout is busy. A leg past it may be a conversation,
+or a call whose final status callback was lost: Twilio is asked whether its
+call still goes on (a short, single try), and when Twilio cannot tell, the
+leg stays busy until the longest conversation assumed (`IVR_MAX_TALK_MINUTES`)
+is over. Past that, the book's row no longer makes anyone busy. Twilio is
+asked only for the legs holding a number the step would ring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from callbook import calls
+from callbook.calls import FINAL_STATUSES, LiveLeg
+from ivr.call_status import CallStatuses, webhook_statuses
+
+
+class NumbersInUse(Container[str]):
+    """Numbers on a live leg of another call; legs in doubt asked of Twilio once each."""
+
+    def __init__(self, legs: Sequence[LiveLeg], statuses: CallStatuses) -> None:
+        self._legs = legs
+        self._statuses = statuses
+        self._goes_on: dict[str, bool] = {}
+
+    def __contains__(self, number: object) -> bool:
+        return any(
+            number in leg.numbers and (leg.ringing or self._still_on(leg.call_sid))
+            for leg in self._legs
+        )
+
+    def _still_on(self, call_sid: str) -> bool:
+        if call_sid not in self._goes_on:
+            # Unknown (no Twilio, unreachable): busy, within the bounded horizon.
+            self._goes_on[call_sid] = self._statuses.status(call_sid) not in FINAL_STATUSES
+        return self._goes_on[call_sid]
+
+
+def numbers_in_use(reader: Connection | Session, *, exclude: str, now: datetime) -> NumbersInUse:
+    """The numbers on a line through our calls other than `exclude`, at `now`."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    max_talk = app.config["IVR_SETTINGS"].max_talk
+    legs = calls.live_legs(reader, exclude=exclude, now=now, max_talk=max_talk)
+    return NumbersInUse(legs, webhook_statuses(app))
