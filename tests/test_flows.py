@@ -245,7 +245,10 @@ def test_voicemail_hands_over_and_announces_ticket(doc: ConfigDocument) -> None:
         return "123456"
 
     state = CallState(call_sid="CA" + "2" * 32)
-    step = voicemail.recorded(state, doc, voicemail.Recording("RE1", "https://x/RE1", 12), sink)
+    now = paris(2026, 12, 1, 10, 0)
+    step = voicemail.recorded(
+        state, doc, now, voicemail.Recording("RE1", "https://x/RE1", 12), sink
+    )
     twiml = TwiML.parse(step.twiml)
     assert received[0].sid == "RE1"
     assert "Votre demande est enregistrée sous le numéro 1 2 3 4 5 6." in twiml.says
