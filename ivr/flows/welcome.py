@@ -42,8 +42,9 @@ def incoming(state: CallState, doc: ConfigDocument, now: datetime) -> Step:
         if reopen is not None:
             say(response, doc, doc.prompts.say("reopens", when=spoken_when(reopen, now)))
         state = state.model_copy(update={"route": "closed", "callback_at": reopen})
-        data = {"route": "closed", "reason": "manual closure",
-                "callback_at": reopen.isoformat() if reopen else None}  # fmt: skip
-        events.append(Event("route", data))
+        at = reopen.isoformat() if reopen else None
+        events.append(
+            Event("route", {"route": "closed", "reason": "manual closure", "callback_at": at})
+        )
         return voicemail.offer(state, doc, now, response, events)
     return menu.ask(state, doc, response, events)

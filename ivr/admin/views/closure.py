@@ -3,9 +3,9 @@
 Turning it on ("Fermer le service maintenant") or off ("Rouvrir maintenant",
 which ends a closure before its planned end) publishes a new revision (the
 switch is part of the configuration document, so every worker sees it within
-a second and the history shows who did it), writes one audit line, and carries the change
-into the pending draft if there is one: publishing that draft later must not
-silently undo the switch.
+a second and the history shows who did it), writes one audit line, and
+carries the change into the pending draft if there is one: publishing that
+draft later must not silently undo the switch.
 """
 
 from __future__ import annotations
