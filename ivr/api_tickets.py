@@ -58,7 +58,7 @@ def _ticket_out(ticket: actions.Ticket) -> dict[str, Any]:
 @api_route(
     "GET",
     "/tickets",
-    summary="Tickets, filtered (open ones by default), earliest deadline first",
+    summary="Tickets, filtered (open ones by default), urgent ones then earliest deadline first",
     roles=TECHNICIANS,
     query=TicketQuery,
     answer=TicketList,

@@ -24,6 +24,7 @@ from callbook.ticketing import add_history
 from callbook.tickets import Callback, Ticket
 from ivr import clock
 from ivr.config import ConfigDocument
+from ivr.flows.routing import oncall_legs
 from ivr.flows.speech import spoken_when
 from ivr.runtime import active_config
 from ivr.settings import Settings
@@ -185,6 +186,10 @@ class Dispatcher:
                 return "failed"  # changed by hand since the claim (cancelled, rescheduled)
             kind, attempts, caller = callback.kind, callback.attempts, callback.caller_number
             agents = list(callback.agent_numbers) or list(doc.hotline.numbers)
+            if kind == "alert":
+                # Whoever is on duty now: an override published since the
+                # alert was scheduled (for the window's start) is followed.
+                agents = [n for leg in oncall_legs(doc, now) for n in leg.numbers] or agents
             ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
             ticket_info = (ticket.number, ticket.motive) if ticket is not None else None
             # Committed before the request: a dispatcher killed from here on

@@ -34,6 +34,7 @@ class ClosedKind(StrEnum):
     closure = "closure"
     lunch = "lunch"
     after_hours = "after_hours"
+    manual = "manual"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class ClosedReason:
             return f"fermeture exceptionnelle : {self.label}"
         if self.kind is ClosedKind.lunch:
             return "pause de midi"
+        if self.kind is ClosedKind.manual:
+            return "fermeture manuelle"
         return "hors horaires"
 
     def __str__(self) -> str:
@@ -115,6 +118,8 @@ class Calendar(BaseModel):
     exceptions: list[DateException] = Field(default_factory=list)
 
     _plans: dict[date, DayPlan] = PrivateAttr(default_factory=dict)
+    _closed: bool = PrivateAttr(default=False)
+    _closed_until: int | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check_exceptions(self) -> Self:
@@ -130,6 +135,25 @@ class Calendar(BaseModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def closed_until(self, until: datetime | None) -> Calendar:
+        """This calendar, held closed until `until` (None: until further notice).
+
+        The manual closure switch. It has no start: a configuration with the
+        switch on exists only from the moment it was turned on, so every
+        instant it is asked about before `until` is closed. The weekly hours,
+        holidays and exceptions still apply after `until`, so the next opening
+        is the first real one once the closure is over. The day plans are not
+        touched (an agenda still shows the usual hours) and business-hour
+        arithmetic, which counts the usual open hours, is unchanged.
+        """
+        held = self.model_copy()  # shares the day-plan cache, which does not depend on this
+        held._closed = True
+        held._closed_until = None if until is None else to_us(require_aware(until))
+        return held
+
+    def _held_at(self, at: int) -> bool:
+        return self._closed and (self._closed_until is None or at < self._closed_until)
 
     def __eq__(self, other: object) -> bool:
         # Compare the rules only, not the per-day caches kept in private attributes.
@@ -181,11 +205,15 @@ class Calendar(BaseModel):
 
     def is_open(self, now: datetime) -> bool:
         at = to_us(require_aware(now))
+        if self._held_at(at):
+            return False
         return any(s <= at < e for s, e in self.plan(self.local_day(now)).intervals)
 
     def current_range(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The opening range `now` falls in, as (start, end), or None when closed."""
         at = to_us(require_aware(now))
+        if self._held_at(at):
+            return None
         for s, e in self.plan(self.local_day(now)).intervals:
             if s <= at < e:
                 return from_us(s, self.zone), from_us(e, self.zone)
@@ -194,10 +222,13 @@ class Calendar(BaseModel):
     def next_opening(self, now: datetime) -> datetime | None:
         """The first instant at or after `now` when the calendar is open.
 
-        `now` itself when open; None when nothing opens within SEARCH_DAYS.
+        `now` itself when open; None when nothing opens within SEARCH_DAYS, or
+        while held closed until further notice.
         """
-        at = to_us(require_aware(now))
-        for s, e in self._intervals_from(self.local_day(now)):
+        at = self._first_free(to_us(require_aware(now)))
+        if at is None:
+            return None
+        for s, e in self._intervals_from(self.local_day(from_us(at, self.zone))):
             if e > at:
                 return from_us(max(s, at), self.zone)
         return None
@@ -207,10 +238,16 @@ class Calendar(BaseModel):
 
         This is the callback time of the hotline rules: called at 17:45 on
         Thursday 24 December, the next business morning is Monday 28 at 09:00.
-        Before the day's first opening it is that same morning.
+        Before the day's first opening it is that same morning. While held
+        closed, the search starts when the closure ends (a morning opening at
+        that very instant counts).
         """
         at = to_us(require_aware(now))
-        start = self.local_day(now)
+        if self._held_at(at):
+            if self._closed_until is None:
+                return None
+            at = self._closed_until - 1
+        start = self.local_day(from_us(at, self.zone))
         for offset in range(SEARCH_DAYS):
             intervals = self.plan(start + timedelta(days=offset)).intervals
             if intervals and intervals[0][0] > at:
@@ -221,6 +258,8 @@ class Calendar(BaseModel):
         """None when open; otherwise the reason a caller can be told."""
         if self.is_open(now):
             return None
+        if self._held_at(to_us(now)):
+            return ClosedReason(ClosedKind.manual)
         local = now.astimezone(self.zone)
         plan = self.plan(local.date())
         if plan.whole_day_reason is not None:
@@ -240,6 +279,12 @@ class Calendar(BaseModel):
     def business_hours_between(self, a: datetime, b: datetime) -> float:
         """Open hours between a and b (negative when b is before a)."""
         return business.business_hours_between(self, require_aware(a), require_aware(b))
+
+    def _first_free(self, at: int) -> int | None:
+        """`at`, or the end of a closure holding at `at`; None when it has no end."""
+        if not self._held_at(at):
+            return at
+        return self._closed_until
 
     def _intervals_from(self, first: date) -> Iterator[Interval]:
         for offset in range(SEARCH_DAYS):

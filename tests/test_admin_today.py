@@ -11,10 +11,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from callbook.audit import AuditEntry
-from callbook.db import session_scope
+from callbook.db import database, session_scope
 from callbook.revisions import active_revision, list_revisions
 from ivr import clock
+from ivr.runtime import EXTENSION as CONFIG_EXTENSION
+from ivr.runtime import ActiveConfig
 from tests.conftest import paris
+from tests.voice_client import Twilio
 
 Login = Callable[[str], FlaskClient]
 CHRISTMAS_MORNING = paris(2026, 12, 25, 9, 30)
@@ -79,6 +82,66 @@ def test_admin_closes_then_reopens_the_service(login_as: Login, app: Flask) -> N
         assert len(list_revisions(session)) == 3
         rev = active_revision(session)
         assert rev is not None and rev.document["closure"]["active"] is False
+
+
+def test_reopen_now_ends_the_closure_and_calls_are_routed_as_open(
+    login_as: Login, app: Flask
+) -> None:
+    app.extensions[CONFIG_EXTENSION] = ActiveConfig(database(app).sessions, interval=0)
+    admin = login_as("admin")
+    token = admin.csrf_token  # type: ignore[attr-defined]
+    with clock.frozen_at(paris(2026, 12, 1, 10, 0)):  # Tuesday morning: normally open
+        closing = {"csrf_token": token, "active": "1", "message": "", "until": "2026-12-01T18:00"}
+        assert admin.post("/admin/today/closure", data=closing).status_code == 302
+        closed = Twilio(app).step("/voice/incoming")
+        assert "Le service est exceptionnellement fermé." in closed.says
+        assert closed.find("Record") is not None
+        page = text(admin, "/admin/today")
+        assert "fermé manuellement jusqu'au mardi 1er décembre 2026 à 18:00" in page
+        assert "fermeture manuelle — rouvre mercredi 2 décembre 2026 à 09:00" in page
+        assert "Rouvrir maintenant" in page and "Fermer le service maintenant" not in page
+    with clock.frozen_at(paris(2026, 12, 1, 11, 0)):
+        reopen = admin.post("/admin/today/closure", data={"csrf_token": token, "active": "0"})
+        assert reopen.status_code == 302
+        page = text(admin, "/admin/today")
+        assert "Service rouvert, fermeture manuelle levée : révision 3 publiée." in page
+        assert "Fermer le service maintenant" in page and "Rouvrir maintenant" not in page
+        # A call right after: the menu, then the hotline rings.
+        phone = Twilio(app)
+        assert phone.step("/voice/incoming").first("Gather").get("action") == "/voice/menu"
+        assert phone.step("/voice/menu", {"Digits": "1"}).dialed == ["+33199002000", "+33199002001"]
+    with session_scope(app) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "config").order_by(AuditEntry.id)
+        ).all()
+        assert [(e.actor, e.entity_id, e.action) for e in entries] == [
+            ("admin1", "2", "closure.on"), ("admin1", "3", "closure.off"),
+        ]  # fmt: skip
+        assert entries[1].before["active"] is True and entries[1].after["active"] is False
+        assert entries[1].at == paris(2026, 12, 1, 11, 0)
+        rev = active_revision(session)
+        assert rev is not None and rev.id == 3 and rev.document["closure"]["active"] is False
+
+
+def test_reopen_needs_the_admin_role_and_a_closure(login_as: Login, app: Flask) -> None:
+    admin = login_as("admin")
+    token = admin.csrf_token  # type: ignore[attr-defined]
+    nothing = admin.post("/admin/today/closure", data={"csrf_token": token, "active": "0"})
+    assert nothing.status_code == 400
+    assert "le service n&#39;est pas fermé manuellement" in nothing.get_data(as_text=True)
+    closing = {"csrf_token": token, "active": "1", "message": "Inventaire."}
+    assert admin.post("/admin/today/closure", data=closing).status_code == 302
+    for role in ("technician", "viewer"):
+        other = login_as(role)
+        form = {"csrf_token": other.csrf_token, "active": "0"}  # type: ignore[attr-defined]
+        assert other.post("/admin/today/closure", data=form).status_code == 403
+        assert "Rouvrir maintenant" not in text(other, "/admin/today")
+    with session_scope(app) as session:
+        assert len(list_revisions(session)) == 2
+        rev = active_revision(session)
+        assert rev is not None and rev.document["closure"]["active"] is True
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "config"))
+        assert list(actions) == ["closure.on"]
 
 
 def test_closure_refuses_a_past_end_and_bad_dates(login_as: Login, app: Flask) -> None:

@@ -14,7 +14,9 @@ from twilio.twiml import TwiML as TwiMLNode
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.config import ConfigDocument, demo_yaml_text, validate_document
+from ivr.config.document import Closure
 from ivr.flows import dialing, menu, structure, voicemail, welcome
+from ivr.flows.speech import spoken_window
 from ivr.flows.state import CallState, Step, twiml_text
 from tests.conftest import paris
 from tests.twiml import TwiML
@@ -75,6 +77,105 @@ def test_manual_closure_goes_to_voicemail(doc: ConfigDocument) -> None:
     twiml = TwiML.parse(start(closed, paris(2026, 12, 1, 10, 0)).twiml)
     assert "Fermé pour inventaire." in twiml.says
     assert "Record" in twiml.verbs and "Gather" not in twiml.verbs
+
+
+def manually_closed(doc: ConfigDocument, until: datetime | None) -> ConfigDocument:
+    closure = Closure(active=True, message="Fermé pour inventaire.", until=until)
+    return doc.model_copy(update={"closure": closure})
+
+
+def keep_message(state: CallState, recording: voicemail.Recording) -> str | None:
+    return "123456"
+
+
+RECORDING = voicemail.Recording("RE" + "1" * 32, "https://x/RE1", 20)
+
+
+@pytest.mark.parametrize(
+    ("moment", "until", "reopens", "heard"),
+    [
+        ((2026, 12, 1, 10, 0), (2026, 12, 1, 15, 0), (2026, 12, 1, 15, 0), "aujourd'hui à 15 h"),
+        # Ending in the lunch break: the afternoon opening.
+        ((2026, 12, 1, 10, 0), (2026, 12, 1, 12, 30), (2026, 12, 1, 14, 0), "aujourd'hui à 14 h"),
+        # Christmas Eve until the evening: Christmas Day, then the weekend.
+        ((2026, 12, 24, 10, 0), (2026, 12, 24, 18, 0), (2026, 12, 28, 9, 0),
+         "lundi 28 décembre à 9 h"),
+        # Then the team seminar (exceptional closure on 11 and 12 June), then the weekend.
+        ((2026, 6, 10, 10, 0), (2026, 6, 10, 18, 0), (2026, 6, 15, 9, 0), "lundi 15 juin à 9 h"),
+    ],
+)  # fmt: skip
+def test_manual_closure_names_the_first_opening_after_it(
+    doc: ConfigDocument,
+    moment: tuple[int, ...],
+    until: tuple[int, ...],
+    reopens: tuple[int, ...],
+    heard: str,
+) -> None:
+    now, closed = paris(*moment), manually_closed(doc, paris(*until))
+    step = start(closed, now)
+    twiml = TwiML.parse(step.twiml)
+    assert twiml.says[1:3] == ["Fermé pour inventaire.", f"Il rouvrira {heard}."]
+    assert (step.state.route, step.state.callback_at) == ("closed", paris(*reopens))
+    # After the message, the callback is offered (the sink schedules it at that time).
+    after = voicemail.recorded(step.state, closed, now, RECORDING, keep_message)
+    assert TwiML.parse(after.twiml).first("Gather").get("action") == "/voice/callback-choice"
+    # A call already in the menu when the switch is turned on is routed as closed too.
+    menu_first = press(closed, start(doc, now), now, "1")
+    said = TwiML.parse(menu_first.twiml).says
+    assert "Le service est actuellement fermé : fermeture exceptionnelle." in said
+    assert f"Il rouvrira {heard}." in said and "Record" in TwiML.parse(menu_first.twiml).verbs
+    assert menu_first.state.callback_at == paris(*reopens)
+
+
+def test_manual_closure_without_end_promises_no_time(doc: ConfigDocument) -> None:
+    now, closed = paris(2026, 12, 1, 10, 0), manually_closed(doc, None)
+    step = start(closed, now)
+    assert not any("rouvrira" in say for say in TwiML.parse(step.twiml).says)
+    assert step.state.callback_at is None
+    after = voicemail.recorded(step.state, closed, now, RECORDING, keep_message)
+    assert "Gather" not in TwiML.parse(after.twiml).verbs  # no callback offered
+
+
+@pytest.mark.parametrize(
+    ("moment", "window", "alert"),
+    [
+        ((2026, 11, 28, 23, 30), "demain de 9 h à 10 h", "demain à 9 h"),  # Saturday night
+        ((2026, 12, 1, 22, 30), "demain de 6 h à 22 h", "demain à 6 h"),  # Tuesday night
+        # Eve of Ascension (Thursday 14 May): the holiday follows the weekend pattern.
+        ((2026, 5, 13, 22, 30), "demain de 9 h à 10 h", "demain à 9 h"),
+        ((2026, 11, 28, 12, 0), "aujourd'hui de 16 h à 17 h", "aujourd'hui à 16 h"),
+        # Saturday 28 March, the night clocks spring forward: 09:00 local all the same.
+        ((2026, 3, 28, 23, 30), "demain de 9 h à 10 h", "demain à 9 h"),
+    ],
+)
+def test_emergency_outside_the_oncall_windows(
+    doc: ConfigDocument, moment: tuple[int, ...], window: str, alert: str
+) -> None:
+    now = paris(*moment)
+    step = press(doc, start(doc, now), now, "9")
+    twiml = TwiML.parse(step.twiml)
+    assert f"L'astreinte est joignable {window}." in twiml.says
+    assert not any("rouvrira" in say or "immédiatement" in say for say in twiml.says)
+    assert (step.state.route, step.state.urgent, step.state.legs) == ("closed", True, [])
+    assert doc.prompts.voicemail_urgent_later in twiml.says and "Record" in twiml.verbs
+    after = TwiML.parse(voicemail.recorded(step.state, doc, now, RECORDING, keep_message).twiml)
+    assert f"Le technicien d'astreinte sera alerté {alert}, dès le début de l'astreinte." in (
+        after.says
+    )
+    assert "Gather" not in after.verbs  # the technician calls back, not the hotline
+
+
+def test_spoken_windows() -> None:
+    now = paris(2026, 12, 1, 22, 30)  # Tuesday
+    assert spoken_window(paris(2026, 12, 1, 23), paris(2026, 12, 2, 0), now) == (
+        "aujourd'hui de 23 h à 0 h"
+    )
+    assert spoken_window(paris(2026, 12, 3, 9), paris(2026, 12, 3, 10, 30), now) == (
+        "jeudi de 9 h à 10 h 30"
+    )
+    assert spoken_window(paris(2026, 12, 8, 6), paris(2026, 12, 8, 22), now) == (
+        "mardi 8 décembre de 6 h à 22 h"
+    )
 
 
 def test_invalid_choice_three_times_goes_to_hotline(doc: ConfigDocument) -> None:
@@ -245,7 +346,10 @@ def test_voicemail_hands_over_and_announces_ticket(doc: ConfigDocument) -> None:
         return "123456"
 
     state = CallState(call_sid="CA" + "2" * 32)
-    step = voicemail.recorded(state, doc, voicemail.Recording("RE1", "https://x/RE1", 12), sink)
+    now = paris(2026, 12, 1, 10, 0)
+    step = voicemail.recorded(
+        state, doc, now, voicemail.Recording("RE1", "https://x/RE1", 12), sink
+    )
     twiml = TwiML.parse(step.twiml)
     assert received[0].sid == "RE1"
     assert "Votre demande est enregistrée sous le numéro 1 2 3 4 5 6." in twiml.says

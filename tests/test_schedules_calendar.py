@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,6 +116,33 @@ def test_exceptional_closure_and_opening() -> None:
     # An exceptional opening wins over the Ascension holiday.
     assert calendar.is_open(paris(2026, 5, 14, 10, 0))
     assert not calendar.is_open(paris(2026, 5, 14, 15, 0))
+
+
+def test_held_closed_until_the_manual_closure_ends(hotline: Calendar) -> None:
+    tuesday = (2026, 12, 1)
+    held = hotline.closed_until(paris(*tuesday, 15, 0))
+    assert not held.is_open(paris(*tuesday, 10, 0)) and hotline.is_open(paris(*tuesday, 10, 0))
+    assert held.current_range(paris(*tuesday, 10, 0)) is None
+    assert held.why_closed(paris(*tuesday, 10, 0)).text == "fermeture manuelle"  # type: ignore[union-attr]
+    # The first real opening after the end: within the afternoon range, at the end itself.
+    assert held.next_opening(paris(*tuesday, 10, 0)) == paris(*tuesday, 15, 0)
+    assert held.is_open(paris(*tuesday, 15, 0))
+    assert held.next_business_morning(paris(*tuesday, 10, 0)) == paris(2026, 12, 2, 9, 0)
+    # Ending in the lunch break: 14:00; ending on Christmas Eve evening: Monday 28.
+    lunch = hotline.closed_until(paris(*tuesday, 12, 30))
+    assert lunch.next_opening(paris(*tuesday, 10, 0)) == paris(*tuesday, 14, 0)
+    eve = hotline.closed_until(paris(2026, 12, 24, 18, 0))
+    assert eve.next_opening(paris(2026, 12, 24, 10, 0)) == paris(2026, 12, 28, 9, 0)
+    assert eve.next_business_morning(paris(2026, 12, 24, 10, 0)) == paris(2026, 12, 28, 9, 0)
+    # A morning opening at the very end of the closure is that morning.
+    dawn = hotline.closed_until(paris(2026, 12, 2, 9, 0))
+    assert dawn.next_business_morning(paris(*tuesday, 10, 0)) == paris(2026, 12, 2, 9, 0)
+    # Until further notice: no known reopening.
+    assert hotline.closed_until(None).next_opening(paris(*tuesday, 10, 0)) is None
+    assert hotline.closed_until(None).next_business_morning(paris(*tuesday, 10, 0)) is None
+    # The day plans and the business-hour arithmetic keep the usual hours.
+    assert held.day_intervals(date(*tuesday)) == hotline.day_intervals(date(*tuesday))
+    assert held.add_business_hours(paris(*tuesday, 10, 0), 1) == paris(*tuesday, 11, 0)
 
 
 def test_overseas_structure_in_its_own_zone() -> None:

@@ -59,7 +59,8 @@ def _page(error: FormError | None = None) -> str | tuple[str, int]:
 @bp.post("/today/closure")
 @require_role()
 def closure() -> str | tuple[str, int] | BaseResponse:
-    """Turn the manual closure on (with a message and an optional end) or off."""
+    """Turn the manual closure on (with a message and an optional end) or off
+    ("Rouvrir maintenant": the calls that follow are routed as usual)."""
     now = clock.now()
     session = get_session()
     _, doc = active_or_abort(session)
@@ -83,6 +84,8 @@ def closure() -> str | tuple[str, int] | BaseResponse:
         session.rollback()
         return _page(exc)
     session.commit()
-    what = "activée" if active else "levée"
-    flash(f"Fermeture manuelle {what} : révision {rev.id} publiée.")
+    if active:
+        flash(f"Fermeture manuelle activée : révision {rev.id} publiée.")
+    else:
+        flash(f"Service rouvert, fermeture manuelle levée : révision {rev.id} publiée.")
     return redirect(url_for("admin.today"))

@@ -207,7 +207,12 @@ class ConfigDocument(Strict):
     # -- lookups used by the flows (small lists: linear scans are fine) ----
 
     def calendar(self, key: str) -> Calendar:
-        return self.calendars[key]
+        """The calendar `key` as callers live it: held closed while the manual
+        closure switch is on, so its next opening is the first after the closure."""
+        calendar = self.calendars[key]
+        if not self.closure.active:
+            return calendar
+        return calendar.closed_until(self.closure.until)
 
     def structure(self, key: str) -> Structure | None:
         return next((s for s in self.structures if s.id == key), None)

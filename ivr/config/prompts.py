@@ -26,16 +26,19 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "transfer_referent": frozenset({"structure"}),
     "transfer_hotline": frozenset(),
     "transfer_oncall": frozenset(),
+    "oncall_next": frozenset({"when"}),
     "closed": frozenset({"reason"}),
     "reopens": frozenset({"when"}),
     "manual_closure": frozenset(),
     "no_answer": frozenset(),
     "voicemail_offer": frozenset(),
     "voicemail_urgent": frozenset(),
+    "voicemail_urgent_later": frozenset(),
     "callback_announce": frozenset({"when"}),
     "callback_offer": frozenset(),
     "callback_none": frozenset(),
     "oncall_alerted": frozenset(),
+    "oncall_alert_later": frozenset({"when"}),
     "ticket_number": frozenset({"ticket"}),
     "goodbye": frozenset(),
     "whisper_oncall": frozenset({"caller", "structure", "motive"}),
@@ -74,6 +77,7 @@ class Prompts(BaseModel):
     transfer_referent: str = "Nous vous mettons en relation avec votre référent, {structure}."
     transfer_hotline: str = "Nous vous mettons en relation avec l'assistance nationale."
     transfer_oncall: str = "Nous vous mettons en relation avec le technicien d'astreinte."
+    oncall_next: str = "L'astreinte est joignable {when}."
     closed: str = "Le service est actuellement fermé : {reason}."
     reopens: str = "Il rouvrira {when}."
     manual_closure: str = "Le service est exceptionnellement fermé."
@@ -86,6 +90,10 @@ class Prompts(BaseModel):
         "Le technicien d'astreinte n'a pas pu répondre. Laissez un message après le bip : "
         "il sera alerté immédiatement."
     )
+    voicemail_urgent_later: str = (
+        "Laissez votre nom, votre numéro et la description de l'incident après le bip, "
+        "puis tapez dièse ou raccrochez : votre message sera traité en urgence."
+    )
     callback_announce: str = "Nous vous rappellerons {when}."
     callback_offer: str = (
         "Pour être rappelé dès la réouverture, tapez 1. "
@@ -93,6 +101,9 @@ class Prompts(BaseModel):
     )
     callback_none: str = "Votre message sera traité dès que possible."
     oncall_alerted: str = "Le technicien d'astreinte est alerté."
+    oncall_alert_later: str = (
+        "Le technicien d'astreinte sera alerté {when}, dès le début de l'astreinte."
+    )
     ticket_number: str = "Votre demande est enregistrée sous le numéro {ticket}."
     goodbye: str = "Merci de votre appel. Au revoir."
     whisper_oncall: str = (

@@ -3,8 +3,11 @@
 The hotline rules: usage questions go to the caller's local referents;
 incidents and other requests go to the national hotline; a hosting-platform
 emergency goes to the hotline when it is open and to the on-call technician
-when it is closed and an on-call window is active. A structure that is
-closed while the hotline is open sends its callers to the hotline.
+when it is closed and an on-call window is active. Outside the windows the
+emergency caller is told when the on-call line is next staffed and leaves an
+urgent message, passed to whoever is on duty when that window opens. A
+structure that is closed while the hotline is open sends its callers to the
+hotline.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime
 
 from ivr.config import ConfigDocument, Family, Motive, Structure
 from ivr.config.document import Referent, Ring
-from ivr.flows.speech import closed_phrase, spoken_when
+from ivr.flows.speech import closed_phrase, spoken_when, spoken_window
 from ivr.flows.state import CallState, Event, Leg, Route
 from schedules import Calendar
 
@@ -85,6 +88,44 @@ def oncall_legs(doc: ConfigDocument, now: datetime) -> list[Leg]:
     return legs
 
 
+@dataclass(frozen=True, slots=True)
+class OnCallAlert:
+    """When an urgent message alerts the on-call line, in which window, and whom."""
+
+    due: datetime
+    window: tuple[datetime, datetime]
+    legs: list[Leg]
+
+
+ALERT_WINDOWS = 8
+"""Windows searched for one with somebody active to alert."""
+
+
+def oncall_alert(doc: ConfigDocument, now: datetime) -> OnCallAlert | None:
+    """Now, during a window with somebody to ring; otherwise the start of the next
+    window that has somebody, for the escalation list of that moment.
+
+    The technicians are those on duty when the window opens, not now: the rota
+    may hand over (or an override begin) in between. Never during the night.
+    """
+    if doc.oncall is None:
+        return None
+    schedule = doc.oncall.schedule
+    window = schedule.window_at(now)
+    if window is not None and (legs := oncall_legs(doc, now)):
+        return OnCallAlert(now, window, legs)
+    at = now
+    for _ in range(ALERT_WINDOWS):
+        window = schedule.next_window(at)
+        if window is None:
+            return None
+        legs = oncall_legs(doc, window[0])
+        if legs:
+            return OnCallAlert(window[0], window, legs)
+        at = window[0]
+    return None
+
+
 def needs_structure(motive: Motive | None) -> bool:
     """Only usage questions are answered locally, so only they need the structure."""
     return motive is not None and motive.family is Family.usage
@@ -133,6 +174,13 @@ def _closed(
         legs = oncall_legs(doc, now)
         if legs:
             return Plan("oncall", legs=legs, sentences=sentences, urgent=True, answering=answering)
+        alert = oncall_alert(doc, now)
+        if alert is not None:
+            # Outside the windows: an urgent message, no callback time (the
+            # technician alerted at the window's start calls back).
+            when = spoken_window(*alert.window, now)
+            sentences.append(doc.prompts.say("oncall_next", when=when))
+            return Plan("closed", sentences=sentences, urgent=True, answering=answering)
     reopen = calendar.next_opening(now)
     if reopen is not None:
         sentences.append(doc.prompts.say("reopens", when=spoken_when(reopen, now)))

@@ -47,6 +47,28 @@ def spoken_when(moment: datetime, now: datetime) -> str:
     return f"{WEEKDAYS[moment.weekday()]} {day} {MONTHS[moment.month - 1]} à {at}"
 
 
+def spoken_day(moment: datetime, now: datetime) -> str:
+    """'aujourd'hui', 'demain', 'dimanche' within the week, else 'lundi 28 décembre'.
+
+    Read in the zone of `moment`, like `spoken_when`.
+    """
+    days = (moment.date() - now.astimezone(moment.tzinfo).date()).days
+    if days == 0:
+        return "aujourd'hui"
+    if days == 1:
+        return "demain"
+    weekday = WEEKDAYS[moment.weekday()]
+    if 1 < days < 7:
+        return weekday
+    day = "1er" if moment.day == 1 else str(moment.day)
+    return f"{weekday} {day} {MONTHS[moment.month - 1]}"
+
+
+def spoken_window(start: datetime, end: datetime, now: datetime) -> str:
+    """An on-call window: 'demain de 9 h à 10 h', 'mardi de 6 h à 22 h'."""
+    return f"{spoken_day(start, now)} de {spoken_time(start)} à {spoken_time(end)}"
+
+
 def closed_phrase(reason: ClosedReason) -> str:
     """A reason as words after 'Le service est actuellement fermé : …'."""
     if reason.kind is ClosedKind.holiday:
@@ -55,6 +77,8 @@ def closed_phrase(reason: ClosedReason) -> str:
         return f"fermeture exceptionnelle, {reason.label}"
     if reason.kind is ClosedKind.lunch:
         return "c'est la pause de midi"
+    if reason.kind is ClosedKind.manual:
+        return "fermeture exceptionnelle"
     return "nous sommes en dehors des horaires d'ouverture"
 
 

@@ -2,8 +2,11 @@
 
 What becomes of a recording (a ticket, an alert) is not the flow's business:
 the webhook passes a `VoicemailSink`, and the caller hears the ticket number
-when the sink returns one. Callers choose whether they want to be called
-back (unrequested callbacks are a common complaint). Twilio's own
+when the sink returns one. An urgent message alerts the on-call technician
+now during an on-call window, otherwise when the next window opens; the
+caller is told which (`ivr.flows.routing.oncall_alert`, the sinks' rule
+too). Callers choose whether they want to be called back (unrequested
+callbacks are a common complaint). Twilio's own
 <Record transcribe> is English-only, so transcription is never asked for here.
 """
 
@@ -16,6 +19,7 @@ from typing import Protocol
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.config import ConfigDocument
+from ivr.flows.routing import oncall_alert
 from ivr.flows.speech import say, spoken_when
 from ivr.flows.state import (
     CALLBACK_CHOICE,
@@ -54,9 +58,7 @@ def offer(
 ) -> Step:
     response = response or VoiceResponse()
     events = events if events is not None else []
-    say(
-        response, doc, doc.prompts.voicemail_urgent if state.urgent else doc.prompts.voicemail_offer
-    )
+    say(response, doc, _offer_prompt(state, doc))
     response.record(
         action=action(VOICEMAIL, state),
         method="POST",
@@ -76,14 +78,36 @@ def offer(
     return Step(response, state, events)
 
 
+def _offer_prompt(state: CallState, doc: ConfigDocument) -> str:
+    if not state.urgent:
+        return doc.prompts.voicemail_offer
+    if state.route == "oncall":  # the technician on duty did not pick up
+        return doc.prompts.voicemail_urgent
+    return doc.prompts.voicemail_urgent_later  # outside the on-call windows
+
+
 def _may_call_back(state: CallState) -> bool:
-    # Urgent messages alert the technician at once; structures without phone
-    # support do not call back.
-    return not state.urgent and state.route != "no_phone"
+    # Urgent messages alert the on-call technician, who calls back; structures
+    # without phone support do not call back; nor does a service closed with
+    # no known reopening (a manual closure until further notice).
+    if state.urgent or state.route == "no_phone":
+        return False
+    return not (state.route == "closed" and state.callback_at is None)
+
+
+def _alert_sentence(doc: ConfigDocument, now: datetime) -> str:
+    alert = oncall_alert(doc, now)
+    if alert is None or alert.due <= now:
+        return doc.prompts.oncall_alerted
+    return doc.prompts.say("oncall_alert_later", when=spoken_when(alert.due, now))
 
 
 def recorded(
-    state: CallState, doc: ConfigDocument, recording: Recording, sink: VoicemailSink
+    state: CallState,
+    doc: ConfigDocument,
+    now: datetime,
+    recording: Recording,
+    sink: VoicemailSink,
 ) -> Step:
     """The <Record> action: hand the recording over, then offer a callback."""
     response = VoiceResponse()
@@ -105,7 +129,7 @@ def recorded(
         events.append(Event("ticket", {"number": ticket}))
         state = state.model_copy(update={"ticket": ticket})
     if state.urgent:
-        say(response, doc, doc.prompts.oncall_alerted)
+        say(response, doc, _alert_sentence(doc, now))
     elif _may_call_back(state):
         gather = Gather(
             input="dtmf",
@@ -133,6 +157,8 @@ def callback_choice(
             state = state.model_copy(update={"callback_requested": True, "callback_at": due})
             say(response, doc, doc.prompts.say("callback_announce", when=spoken_when(due, now)))
             events.append(Event("callback.requested", {"due_at": due.isoformat()}))
+        else:  # no time can be promised (a withheld number, no known reopening)
+            say(response, doc, doc.prompts.callback_none)
     elif not state.callback_requested:
         say(response, doc, doc.prompts.callback_none)
     say(response, doc, doc.prompts.goodbye)

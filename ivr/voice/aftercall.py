@@ -12,7 +12,7 @@ from callbook import ticketing
 from callbook.calls import CallForm
 from callbook.tickets import PRIORITY_RANK
 from ivr.config import ConfigDocument, Family, Priority
-from ivr.flows.routing import oncall_legs
+from ivr.flows.routing import oncall_alert
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import CallbackSink, Recording, VoicemailSink
 from schedules import Calendar
@@ -82,16 +82,18 @@ def voicemail_sink(session: Session, doc: ConfigDocument, now: datetime) -> Voic
             merge_since=now - timedelta(hours=doc.tickets.merge_window_hours),
             now=now,
         )
-        if state.urgent:
+        alert = oncall_alert(doc, now) if state.urgent else None
+        if alert is not None:
             # Urgent voicemails do not wait for the morning: the technician on
-            # duty is alerted now (SMS, then a call through the accept path).
-            legs = oncall_legs(doc, now)
-            numbers = [n for leg in legs for n in leg.numbers]
-            if numbers:
-                ticketing.schedule_callback(
-                    session, ticket, kind="alert", caller=state.caller, answering="oncall",
-                    agent_numbers=numbers, due_at=now, rank=0, call_sid=state.call_sid, now=now,
-                )  # fmt: skip
+            # duty is alerted now (SMS, then a call through the accept path);
+            # outside the windows, not during the night but when the next one
+            # opens, and then whoever is on duty at that moment.
+            numbers = [n for leg in alert.legs for n in leg.numbers]
+            ticketing.schedule_callback(
+                session, ticket, kind="alert", caller=state.caller, answering="oncall",
+                agent_numbers=numbers, due_at=alert.due, rank=0, call_sid=state.call_sid,
+                now=now,
+            )  # fmt: skip
         return ticket.number
 
     return sink

@@ -131,7 +131,7 @@ def voicemail_recorded() -> Response:
         recording = voicemail.Recording(
             form.recording_sid, form.recording_url, form.recording_duration
         )
-        return voicemail.recorded(state, doc, recording, steps.voicemail_sink(doc, now))
+        return voicemail.recorded(state, doc, now, recording, steps.voicemail_sink(doc, now))
 
     return _step(handler, writes=True)
 

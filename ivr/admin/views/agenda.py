@@ -106,7 +106,8 @@ def _on_duty(
 
 
 def agenda_day(doc: ConfigDocument, calendar_key: str, day: date) -> AgendaDay:
-    calendar = doc.calendar(calendar_key)
+    # The planned hours: a manual closure in force is shown on the Today page.
+    calendar = doc.calendars[calendar_key]
     zone = calendar.zone
     schedule = doc.oncall.schedule if doc.oncall else None
     begin = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)

@@ -1,10 +1,11 @@
 """The manual closure switch, as a configuration change.
 
-Turning it on or off publishes a new revision (the switch is part of the
-configuration document, so every worker sees it within a second and the
-history shows who did it), writes one audit line, and carries the change
-into the pending draft if there is one: publishing that draft later must not
-silently undo the switch.
+Turning it on ("Fermer le service maintenant") or off ("Rouvrir maintenant",
+which ends a closure before its planned end) publishes a new revision (the
+switch is part of the configuration document, so every worker sees it within
+a second and the history shows who did it), writes one audit line, and
+carries the change into the pending draft if there is one: publishing that
+draft later must not silently undo the switch.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def closure_data(closure: Closure) -> dict[str, Any]:
 def with_closure(
     doc: ConfigDocument, *, active: bool, message: str, until: datetime | None, now: datetime
 ) -> ConfigDocument:
-    """`doc` with the switch set; refuses an end in the past or an over-long message."""
+    """`doc` with the switch set; refuses an end in the past, an over-long message,
+    and reopening a service that is not closed (a form sent twice)."""
+    if not active and not doc.closure.active:
+        raise FormError("active", "le service n'est pas fermé manuellement")
     message = " ".join(message.split())
     if len(message) > MESSAGE_MAX:
         raise FormError("message", f"le message dépasse {MESSAGE_MAX} caractères")

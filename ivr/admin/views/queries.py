@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, case, distinct, func, or_, select
+from sqlalchemy import Select, String, and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -69,6 +69,7 @@ class TicketFilter:
 
 
 def ticket_search(f: TicketFilter, now: datetime) -> Select[tuple[Ticket]]:
+    """Urgent open tickets first (an emergency left as a message), then by deadline."""
     query = select(Ticket)
     if f.status == "open":
         query = query.where(Ticket.status.in_(OPEN_STATUSES))
@@ -87,7 +88,10 @@ def ticket_search(f: TicketFilter, now: datetime) -> Select[tuple[Ticket]]:
         query = query.where(
             or_(Ticket.number == f.text, Ticket.caller_number.like(like), Ticket.contact.like(like))
         )
-    return query.order_by(Ticket.deadline_at.is_(None), Ticket.deadline_at, Ticket.id.desc())
+    urgent_first = case((and_(Ticket.urgent, Ticket.status.in_(OPEN_STATUSES)), 0), else_=1)
+    return query.order_by(
+        urgent_first, Ticket.deadline_at.is_(None), Ticket.deadline_at, Ticket.id.desc()
+    )
 
 
 def priority_rank(priority: str) -> int:

@@ -195,7 +195,9 @@ class _Player:
     def _message(self, state: CallState) -> Step:
         self.sim.lines.append(Line("caller", "(bip) l'appelant laisse un message de 20 s"))
         self.sim.outcome = "message laissé"
-        return voicemail.recorded(state, self.doc, EXAMPLE_RECORDING, self._voicemail_sink)
+        return voicemail.recorded(
+            state, self.doc, self.now, EXAMPLE_RECORDING, self._voicemail_sink
+        )
 
     def _voicemail_sink(self, state: CallState, recording: voicemail.Recording) -> str | None:
         self.sim.lines.append(Line("note", f"numéro de ticket d'exemple : {EXAMPLE_TICKET}"))
