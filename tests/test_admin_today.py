@@ -108,7 +108,7 @@ def test_reopen_now_ends_the_closure_and_calls_are_routed_as_open(
         assert "Fermer le service maintenant" in page and "Rouvrir maintenant" not in page
         # A call right after: the menu, then the hotline rings.
         phone = Twilio(app)
-        assert phone.step("/voice/incoming").first("Gather").get("action") == "/voice/menu"
+        assert phone.step("/voice/incoming").first("Gather").get("action") == "/voice/menu?step=1"
         assert phone.step("/voice/menu", {"Digits": "1"}).dialed == ["+33199002000", "+33199002001"]
     with session_scope(app) as session:
         entries = session.scalars(

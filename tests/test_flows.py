@@ -118,7 +118,7 @@ def test_manual_closure_names_the_first_opening_after_it(
     assert (step.state.route, step.state.callback_at) == ("closed", paris(*reopens))
     # After the message, the callback is offered (the sink schedules it at that time).
     after = voicemail.recorded(step.state, closed, now, RECORDING, keep_message)
-    assert TwiML.parse(after.twiml).first("Gather").get("action") == "/voice/callback-choice"
+    assert TwiML.parse(after.twiml).first("Gather").get("action") == "/voice/callback-choice?step=0"
     # A call already in the menu when the switch is turned on is routed as closed too.
     menu_first = press(closed, start(doc, now), now, "1")
     said = TwiML.parse(menu_first.twiml).says
