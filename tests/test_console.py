@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask, Response, request
@@ -51,6 +53,14 @@ def test_bad_moment_is_a_usage_error(runner: IvrRunner) -> None:
     result = runner.invoke("call", "--at", "Noël", "--press", "1")
     assert result.exit_code == 2
     assert "not a date and time" in result.output
+
+
+def test_without_an_active_configuration_the_call_is_refused_with_a_message(
+    make_runner: Callable[[Path, str], IvrRunner], migrated_database: str, tmp_path: Path
+) -> None:
+    result = make_runner(tmp_path / "instance", migrated_database).invoke("call", "--press", "1")
+    assert result.exit_code == 1
+    assert "no configuration revision is active" in result.output
 
 
 def test_protocol_error_is_reported() -> None:
