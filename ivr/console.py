@@ -138,7 +138,7 @@ class ConsoleCall:
         # An inbound call the service answered ends "completed", however it
         # ends (the caller or the service hangs up), with its length.
         self.post(
-            "/voice/status",
+            self.base + "/voice/status",  # the number's status callback, not a document's
             {"CallStatus": "completed", "CallDuration": str(self.seconds)},
             expect_twiml=False,
         )
