@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
@@ -13,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from callbook import dispatch
+from callbook import dispatch, ticket_actions
 from callbook.audit import AuditEntry
 from callbook.db import database, session_scope
 from callbook.tickets import Callback, Ticket, TicketHistory
@@ -236,6 +237,34 @@ def test_dialling_starts_only_for_a_claimed_callback_of_an_open_ticket(
         session.execute(update(Ticket).where(Ticket.id == callback.ticket_id).values(status="new"))
         assert dispatch.start_dialing(session, callback, MONDAY)
         assert (callback.status, callback.attempts) == ("dialing", 1)
+
+
+def test_a_dispatcher_starting_during_a_closure_waits_for_it_and_dials_nobody(
+    app: Flask, tickets: list[str]
+) -> None:
+    cb = callback_of(app, tickets[0])
+    with session_scope(app) as session:
+        assert dispatch.claim(session, cb, "host:1", MONDAY)
+    locked, started = threading.Event(), threading.Event()
+
+    def close_ticket() -> None:
+        with session_scope(app) as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == tickets[0])).one()
+            ticket_actions.set_status(session, ticket, "closed", actor="theo", now=NOW)
+            locked.set()  # its callback is cancelled, not yet committed
+            started.wait(timeout=0.5)  # the dispatcher is blocked meanwhile: not set
+
+    closing = threading.Thread(target=close_ticket)
+    closing.start()
+    assert locked.wait(timeout=10)
+    with session_scope(app) as session:
+        callback = session.get(Callback, cb)
+        assert callback is not None
+        dialled_anyway = dispatch.start_dialing(session, callback, MONDAY)
+        started.set()
+    closing.join()
+    assert not dialled_anyway
+    assert statuses(app)[cb] == "canceled"
 
 
 def test_command_line_cancellations_are_audited(
