@@ -77,12 +77,12 @@ def test_protocol_error_is_reported() -> None:
 
 
 def requests_seen(app: Flask) -> list[tuple[str, dict[str, str]]]:
-    """(path with its query string, form) of every request the service receives."""
+    """(path, form) of every request the service receives (action URLs may add a query)."""
     seen: list[tuple[str, dict[str, str]]] = []
 
     @app.before_request
     def keep() -> None:
-        seen.append((request.full_path.removesuffix("?"), request.form.to_dict()))
+        seen.append((request.path, request.form.to_dict()))
 
     return seen
 
