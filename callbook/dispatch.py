@@ -12,19 +12,26 @@ any point never leaves a row that another one would dial again:
   written): the call may be ringing. Its webhooks still find the row
   "dialing" and record the outcome; if none comes, `stale_dialing` turns it
   into a failed attempt, retried later like any unanswered call.
+
+Until "dialing" is committed nobody was called, so a claimed row can still be
+cancelled (its ticket closed, by hand): `start_dialing` is itself a
+conditional UPDATE that only starts a row still claimed whose ticket is not
+closed, and `cancel` locks the row before reading its status.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from callbook.ticketing import add_history
-from callbook.tickets import Callback, Ticket
+from callbook.tickets import CLOSED_STATUSES, Callback, Ticket
 
 ACTIVE = ("claimed", "dialing")
+CANCELABLE = ("pending", "claimed")
+"""Callbacks nobody is calling yet: what closing their ticket cancels."""
 
 
 def due_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
@@ -93,13 +100,26 @@ def get(session: Session, callback_id: int) -> Callback | None:
     return session.get(Callback, callback_id)
 
 
-def start_dialing(session: Session, callback: Callback, now: datetime) -> None:
-    """The attempt starts: committed before the REST request (see the module docstring)."""
-    callback.status = "dialing"
-    callback.outbound_sid = ""
-    callback.attempts += 1
-    callback.updated_at = now
+def start_dialing(session: Session, callback: Callback, now: datetime) -> bool:
+    """The attempt starts: committed before the REST request (see the module docstring).
+
+    False, and nothing written, when the row is no longer claimed or its
+    ticket was closed since it was read (the dispatcher then dials nobody).
+    """
+    closed = select(Ticket.id).where(
+        Ticket.id == Callback.ticket_id, Ticket.status.in_(CLOSED_STATUSES)
+    )
+    result = session.execute(
+        update(Callback)
+        .where(Callback.id == callback.id, Callback.status == "claimed", ~exists(closed))
+        .values(status="dialing", outbound_sid="", attempts=Callback.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.refresh(callback)
     _history(session, callback, "callback.dialing", {"attempt": callback.attempts}, now)
+    return True
 
 
 def record_sid(
@@ -185,12 +205,16 @@ def reschedule(
 ) -> None:
     """Due at `due_at` (now: "call now", the dispatcher places it within seconds).
 
-    A failed or cancelled callback can be started again; one being dialled cannot.
+    A failed or cancelled callback can be started again; one being dialled
+    cannot, nor one whose ticket is closed (the dispatcher would cancel it).
     """
     if callback.status in ACTIVE:
         raise ValueError(f"callback {callback.id} is being dialled; wait for its outcome")
     if callback.status == "done":
         raise ValueError(f"callback {callback.id} is already done")
+    ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+    if ticket is not None and ticket.status in CLOSED_STATUSES:
+        raise ValueError(f"ticket {ticket.number} is {ticket.status}; reopen it first")
     callback.status = "pending"
     callback.due_at = due_at
     callback.claimed_by = ""
@@ -202,14 +226,24 @@ def reschedule(
     )
 
 
-def cancel(session: Session, callback: Callback, *, actor: str, now: datetime) -> None:
+def cancel(
+    session: Session, callback: Callback, *, actor: str, now: datetime, ticket_status: str = ""
+) -> None:
+    """Cancel a callback nobody is calling yet (pending, failed, or claimed but not dialled).
+
+    The row is locked and read again first: a dispatcher that starts dialling
+    meanwhile either waits for this transaction (and then dials nobody) or
+    has already committed "dialing", which is refused here.
+    """
+    session.refresh(callback, with_for_update=True)
     if callback.status in ("done", "canceled"):
         return
-    if callback.status in ACTIVE:
+    if callback.status == "dialing":
         raise ValueError(f"callback {callback.id} is being dialled; wait for its outcome")
     callback.status = "canceled"
     callback.updated_at = now
-    _history(session, callback, "callback.canceled", {"by": actor}, now)
+    detail = {"by": actor, "ticket": ticket_status} if ticket_status else {"by": actor}
+    _history(session, callback, "callback.canceled", detail, now)
 
 
 def to_notify(session: Session, limit: int = 200) -> list[Callback]:

@@ -1,8 +1,12 @@
-"""What a person does to tickets and callbacks from the admin pages.
+"""What a person does to tickets and callbacks: admin pages, JSON API, command line.
 
 Every function changes the rows, writes the ticket's history and one audit
 line, in the caller's transaction: the change and its traces commit together.
 Refusals raise `ActionRefused` with a sentence the page can show as is.
+
+Closing a ticket (a closed or resolved status, a merge) cancels the callbacks
+nobody is calling yet in the same transaction (`cancel_callbacks`), each with
+its own audit line: a closed request never rings anybody.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from callbook import dispatch
 from callbook.audit import record_audit
 from callbook.ticketing import add_history
 from callbook.tickets import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     PRIORITY_RANK,
     TICKET_STATUSES,
@@ -42,6 +47,8 @@ def set_status(session: Session, ticket: Ticket, status: str, *, actor: str, now
     ticket.updated_at = now
     add_history(session, ticket, actor, "status", {"before": before, "after": status}, now)
     record_audit(session, actor, "ticket", ticket.number, "status", before, status, at=now)
+    if status in CLOSED_STATUSES:
+        cancel_callbacks(session, ticket, was=before, actor=actor, now=now)
     return True
 
 
@@ -64,7 +71,8 @@ def merge(session: Session, source: Ticket, target: Ticket, *, actor: str, now: 
 
     The target keeps the higher priority and the earlier deadline of the two;
     a callback still waiting on the source moves to the target, unless the
-    target already has one of the same kind (then the source's is cancelled).
+    target already has one of the same kind: the source's is then cancelled
+    with the source's closure (`cancel_callbacks`).
     """
     if source.id == target.id:
         raise ActionRefused("un ticket ne peut pas être fusionné avec lui-même")
@@ -80,7 +88,7 @@ def merge(session: Session, source: Ticket, target: Ticket, *, actor: str, now: 
     target.urgent = target.urgent or source.urgent
     deadlines = [d for d in (source.deadline_at, target.deadline_at) if d is not None]
     target.deadline_at = min(deadlines) if deadlines else None
-    _move_callbacks(session, source, target, actor=actor, now=now)
+    _move_callbacks(session, source, target)
     before = source.status
     source.status = "closed"
     source.updated_at = target.updated_at = now
@@ -91,17 +99,24 @@ def merge(session: Session, source: Ticket, target: Ticket, *, actor: str, now: 
         session, actor, "ticket", source.number, "merge",
         {"status": before}, {"status": "closed", "merged_into": target.number}, at=now,
     )  # fmt: skip
+    cancel_callbacks(session, source, was=before, actor=actor, now=now)
     return len(messages)
 
 
-def _move_callbacks(
-    session: Session, source: Ticket, target: Ticket, *, actor: str, now: datetime
-) -> None:
+def _move_callbacks(session: Session, source: Ticket, target: Ticket) -> None:
+    """The source's waiting callbacks go on for the target, one of each kind.
+
+    One being dialled moves whatever the target has (the call is ringing:
+    its outcome belongs to the request); the others stay on the source when
+    the target already waits for one of the same kind, and are cancelled
+    with the source's closure.
+    """
     waiting = session.scalars(
-        select(Callback).where(
-            Callback.ticket_id == source.id, Callback.status.in_(ACTIVE_CALLBACKS)
-        )
-    )
+        select(Callback)
+        .where(Callback.ticket_id == source.id, Callback.status.in_(ACTIVE_CALLBACKS))
+        .order_by(Callback.id)
+        .with_for_update()
+    ).all()
     for callback in waiting:
         taken = session.scalar(
             select(Callback.id).where(
@@ -110,10 +125,34 @@ def _move_callbacks(
                 Callback.status.in_(ACTIVE_CALLBACKS),
             )
         )
-        if taken is None or callback.status != "pending":
+        if taken is None or callback.status == "dialing":
             callback.ticket_id = target.id
-        else:
-            dispatch.cancel(session, callback, actor=actor, now=now)
+
+
+def cancel_callbacks(
+    session: Session, ticket: Ticket, *, was: str, actor: str, now: datetime
+) -> list[int]:
+    """Cancel the callbacks of `ticket`, just closed, that nobody is calling yet; their ids.
+
+    Every path that closes a ticket ends here, in the closure's transaction;
+    each cancellation goes to the ticket's history and the audit log
+    (`was`: the ticket's status before the closure). A callback already
+    being dialled goes on: its call is ringing. The rows are locked, so a
+    dispatcher about to dial one waits for this transaction, then dials nobody.
+    """
+    waiting = session.scalars(
+        select(Callback)
+        .where(Callback.ticket_id == ticket.id, Callback.status.in_(dispatch.CANCELABLE))
+        .order_by(Callback.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for callback in waiting:
+        before = {**_callback_view(callback), "ticket_status": was}
+        dispatch.cancel(session, callback, actor=actor, now=now, ticket_status=ticket.status)
+        after = {**_callback_view(callback), "ticket_status": ticket.status}
+        record_audit(session, actor, "callback", callback.id, "cancel", before, after, at=now)
+    return [callback.id for callback in waiting]
 
 
 def find_ticket(session: Session, number: str) -> Ticket | None:
@@ -145,7 +184,7 @@ def reschedule(
     try:
         dispatch.reschedule(session, callback, due_at, actor=actor, now=now)
     except ValueError as exc:
-        raise ActionRefused(_refusal(callback, exc)) from exc
+        raise ActionRefused(_refusal(session, callback, exc)) from exc
     record_audit(
         session, actor, "callback", callback.id, action, before, _callback_view(callback), at=now
     )
@@ -156,7 +195,7 @@ def cancel(session: Session, callback: Callback, *, actor: str, now: datetime) -
     try:
         dispatch.cancel(session, callback, actor=actor, now=now)
     except ValueError as exc:
-        raise ActionRefused(_refusal(callback, exc)) from exc
+        raise ActionRefused(_refusal(session, callback, exc)) from exc
     if before["status"] != callback.status:
         record_audit(
             session, actor, "callback", callback.id, "cancel", before, _callback_view(callback),
@@ -164,9 +203,13 @@ def cancel(session: Session, callback: Callback, *, actor: str, now: datetime) -
         )  # fmt: skip
 
 
-def _refusal(callback: Callback, exc: ValueError) -> str:
+def _refusal(session: Session, callback: Callback, exc: ValueError) -> str:
     if callback.status == "done":
         return f"le rappel {callback.id} est déjà fait"
     if callback.status in dispatch.ACTIVE:
         return f"le rappel {callback.id} est en cours de numérotation : attendez son issue"
+    ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+    if ticket is not None and ticket.status in CLOSED_STATUSES:
+        state = "résolu" if ticket.status == "resolved" else "clos"
+        return f"le ticket {ticket.number} est {state} : rouvrez-le d'abord"
     return str(exc)

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from callbook.db import Base
 
 OPEN_STATUSES = ("new", "assigned", "in_progress", "waiting")
-TICKET_STATUSES = (*OPEN_STATUSES, "resolved", "closed")
+CLOSED_STATUSES = ("resolved", "closed")
+"""A ticket in one of these is finished: nobody is called back about it any more."""
+TICKET_STATUSES = (*OPEN_STATUSES, *CLOSED_STATUSES)
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 

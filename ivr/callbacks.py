@@ -21,7 +21,7 @@ from flask import Flask
 from callbook import dispatch
 from callbook.db import session_scope
 from callbook.ticketing import add_history
-from callbook.tickets import Callback, Ticket
+from callbook.tickets import CLOSED_STATUSES, Callback, Ticket
 from ivr import clock
 from ivr.config import ConfigDocument
 from ivr.flows.routing import oncall_legs
@@ -37,6 +37,19 @@ LOST_OUTCOME = timedelta(minutes=30)
 RUNNING = frozenset({"queued", "ringing", "in-progress"})  # Twilio call statuses
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """What one attempt needs once its row is "dialing": read before the REST request."""
+
+    kind: str
+    number: int
+    """Attempts made before this one."""
+    caller: str
+    agents: list[str]
+    ticket: tuple[str, str] | None
+    """(number, motive) of the callback's ticket."""
+
+
 @dataclass
 class DispatchReport:
     due: int = 0
@@ -44,6 +57,7 @@ class DispatchReport:
     placed: int = 0
     failed: int = 0
     expired: int = 0
+    canceled: int = 0
 
 
 def is_mobile(number: str) -> bool:
@@ -167,14 +181,21 @@ class Dispatcher:
                 log.warning("callback %s: status of %s unknown: %s", callback_id, sid, exc)
         return running
 
-    def _place(self, doc: ConfigDocument, gateway: TwilioGateway, callback_id: int) -> str:
-        """Dial one claimed callback. The REST request runs outside any transaction."""
-        now = clock.now()
+    def _start(self, doc: ConfigDocument, callback_id: int, now: datetime) -> _Attempt | str:
+        """The attempt of a claimed callback, committed "dialing"; else why not (an outcome)."""
         grace = timedelta(hours=self.settings.callback_grace_hours)
         with session_scope(self.app) as session:
             callback = dispatch.get(session, callback_id)
-            if callback is None:
-                return "failed"
+            if callback is None or callback.status != "claimed":
+                return "failed"  # changed by hand since the claim (cancelled, rescheduled)
+            ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+            if ticket is not None and ticket.status in CLOSED_STATUSES:
+                # Closed since the claim without cancelling it (straight in the database).
+                dispatch.cancel(
+                    session, callback, actor="dispatcher", now=now, ticket_status=ticket.status
+                )
+                log.info("callback %s not placed: ticket %s is closed", callback_id, ticket.number)
+                return "canceled"
             if callback.due_at < now - grace:
                 dispatch.attempt_failed(
                     session, callback, f"expired: due {callback.due_at.isoformat()}",
@@ -182,21 +203,33 @@ class Dispatcher:
                 )  # fmt: skip
                 log.warning("callback %s expired (due %s): flagged", callback.id, callback.due_at)
                 return "expired"
-            if callback.status != "claimed":
-                return "failed"  # changed by hand since the claim (cancelled, rescheduled)
-            kind, attempts, caller = callback.kind, callback.attempts, callback.caller_number
             agents = list(callback.agent_numbers) or list(doc.hotline.numbers)
-            if kind == "alert":
+            if callback.kind == "alert":
                 # Whoever is on duty now: an override published since the
                 # alert was scheduled (for the window's start) is followed.
                 agents = [n for leg in oncall_legs(doc, now) for n in leg.numbers] or agents
-            ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
-            ticket_info = (ticket.number, ticket.motive) if ticket is not None else None
+            attempt = _Attempt(
+                kind=callback.kind,
+                number=callback.attempts,
+                caller=callback.caller_number,
+                agents=agents,
+                ticket=(ticket.number, ticket.motive) if ticket is not None else None,
+            )
             # Committed before the request: a dispatcher killed from here on
-            # leaves a "dialing" row, which no restart dials again.
-            dispatch.start_dialing(session, callback, now)
-        if kind == "alert" and attempts == 0:
-            self._alert_sms(doc, gateway, callback_id, agents, caller, ticket_info)
+            # leaves a "dialing" row, which no restart dials again. It starts
+            # nothing if the callback was cancelled or its ticket closed meanwhile.
+            if not dispatch.start_dialing(session, callback, now):
+                return "canceled"
+        return attempt
+
+    def _place(self, doc: ConfigDocument, gateway: TwilioGateway, callback_id: int) -> str:
+        """Dial one claimed callback. The REST request runs outside any transaction."""
+        attempt = self._start(doc, callback_id, clock.now())
+        if isinstance(attempt, str):
+            return attempt
+        attempts, agents = attempt.number, attempt.agents
+        if attempt.kind == "alert" and attempts == 0:
+            self._alert_sms(doc, gateway, callback_id, agents, attempt.caller, attempt.ticket)
         try:
             sid = gateway.call(
                 to=agents[attempts % len(agents)],

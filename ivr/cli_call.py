@@ -54,7 +54,7 @@ def call(
     from ivr import clock
     from ivr.app import create_app
     from ivr.console import ConsoleCall, ProtocolError, Script
-    from ivr.runtime import current_config
+    from ivr.runtime import NoActiveConfig, current_config
     from ivr.settings import get_settings
 
     settings = get_settings()
@@ -63,7 +63,10 @@ def call(
     scripted = bool(press or dial)
     script = Script(deque(press), deque(dial), seconds, interactive=not scripted)
     with app.app_context():
-        _, doc = current_config()
+        try:
+            _, doc = current_config()
+        except NoActiveConfig as exc:
+            raise click.ClickException(str(exc)) from exc
         target = called or doc.service.numbers[0]
     session = ConsoleCall(app, caller, target, script, echo=click.echo)
     try:

@@ -98,10 +98,12 @@ def callbacks_list(show_all: bool) -> None:
 
 
 def _change(callback_id: int, change: str, when: str | None = None) -> None:
+    """Cancel or reschedule one callback, audited under `cli:$USER` as on the admin pages."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from callbook import dispatch
+    from callbook import ticket_actions as actions
     from callbook.db import session_scope
     from ivr import clock
     from ivr.app import create_app
@@ -109,25 +111,26 @@ def _change(callback_id: int, change: str, when: str | None = None) -> None:
 
     app = create_app()
     zone = ZoneInfo(app.config["IVR_SETTINGS"].default_timezone)
-    now = clock.now()
+    now, actor = clock.now(), f"cli:{_default_author()}"
     with session_scope(app) as session:
         callback = dispatch.get(session, callback_id)
         if callback is None:
             raise click.ClickException(f"no callback {callback_id}: see `ivr callbacks list`")
         try:
             if change == "cancel":
-                dispatch.cancel(session, callback, actor=_default_author(), now=now)
+                actions.cancel(session, callback, actor=actor, now=now)
+            elif when is None:
+                actions.call_now(session, callback, actor=actor, now=now)
             else:
-                due = now
-                if when:
-                    try:
-                        due = datetime.fromisoformat(when.replace(" ", "T", 1))
-                    except ValueError as exc:
-                        raise click.BadParameter(f"'{when}' is not a date and time") from exc
-                    due = due if due.tzinfo else due.replace(tzinfo=zone)
-                dispatch.reschedule(session, callback, due, actor=_default_author(), now=now)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
+                try:
+                    due = datetime.fromisoformat(when.replace(" ", "T", 1))
+                except ValueError as exc:
+                    raise click.BadParameter(f"'{when}' is not a date and time") from exc
+                due = due if due.tzinfo else due.replace(tzinfo=zone)
+                actions.reschedule(session, callback, due, actor=actor, now=now)
+        except actions.ActionRefused as exc:
+            # The cause is the refusal in English, as every message of the command line.
+            raise click.ClickException(str(exc.__cause__ or exc)) from exc
         due_text = f"{callback.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
         click.echo(f"callback {callback_id}: {callback.status}, due {due_text}")
 

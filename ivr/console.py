@@ -3,15 +3,26 @@
 Every request is signed like Twilio signs it and goes through the same Flask
 routes, flows and call book as a real call; only the other parties (the
 referent who picks up or not, the recording) are simulated from the options.
+
+It plays the TwiML as Twilio does: action URLs are followed exactly as given
+(relative ones against the document's URL, query string kept and signed),
+a silent <Gather> without `actionOnEmptyResult` falls through to the next
+verb, each <Dial> is a new leg with its own `DialCallSid`, and the call ends
+with the status callback Twilio sends for an answered inbound call:
+"completed", with the seconds the call lasted. Those seconds are simulated,
+not measured: what the caller hears at about `SPEECH_CHARS_PER_SECOND`,
+the keys pressed, the ringing, the conversation and the message.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,6 +32,28 @@ from ivr.twilio_adapter import sign
 Echo = Callable[[str], None]
 Ask = Callable[[str], str]
 MAX_STEPS = 60
+SPEECH_CHARS_PER_SECOND = 14
+"""About how fast Twilio's French voices speak."""
+KEY_SECONDS = 1
+"""To press one key."""
+RING_BEFORE_ANSWER = 5
+"""Seconds a referent or technician lets the phone ring before picking up."""
+DIAL_OUTCOMES = {
+    "answer": "completed",
+    "no-answer": "no-answer",
+    "busy": "busy",
+    "failed": "failed",
+}
+"""`--dial` outcome -> the DialCallStatus Twilio sends for it."""
+
+
+def new_sid() -> str:
+    """A call SID as Twilio makes them: "CA" and 32 hex digits."""
+    return "CA" + secrets.token_hex(16)
+
+
+def speech_seconds(text: str) -> int:
+    return math.ceil(len(text.strip()) / SPEECH_CHARS_PER_SECOND)
 
 
 class ProtocolError(RuntimeError):
@@ -35,6 +68,8 @@ class Script:
     dials: deque[str] = field(default_factory=deque)
     message_seconds: int = 20
     interactive: bool = False
+    talk_seconds: int = 60
+    """How long an answered transfer talks with the caller."""
 
 
 @dataclass
@@ -45,23 +80,35 @@ class ConsoleCall:
     script: Script
     echo: Echo
     ask: Ask = input
-    call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
+    call_sid: str = field(default_factory=new_sid)
     heard: list[str] = field(default_factory=list)
     dialed: list[str] = field(default_factory=list)
+    dial_sids: list[str] = field(default_factory=list)
+    """The `DialCallSid` of each <Dial>, in order."""
+    seconds: int = 0
+    """How long the call has lasted so far (simulated)."""
 
     def __post_init__(self) -> None:
         self.client: FlaskClient = self.app.test_client()
         settings = self.app.config["IVR_SETTINGS"]
         self.base = (settings.public_url or "http://localhost").rstrip("/")
         self.token: str = self.app.extensions["twilio_token"]
+        self.document = self.base + "/voice/incoming"
+        """The URL of the TwiML being played: relative URLs are resolved against it."""
 
     # -- HTTP, signed like Twilio -------------------------------------------
 
-    def post(self, path: str, params: dict[str, str], expect_twiml: bool = True) -> ET.Element:
+    def post(self, url: str, params: dict[str, str], expect_twiml: bool = True) -> ET.Element:
+        """POST to `url` (absolute, or relative to the current document) as Twilio would."""
+        full = urljoin(self.document, url)
+        parts = urlsplit(full)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
         form = {"CallSid": self.call_sid, "From": self.caller, "To": self.called} | params
-        signature = sign(self.token, self.base + path, form)
         response = self.client.post(
-            path, data=form, headers={"X-Twilio-Signature": signature}, base_url=self.base
+            path,
+            data=form,
+            headers={"X-Twilio-Signature": sign(self.token, full, form)},
+            base_url=f"{parts.scheme}://{parts.netloc}",
         )
         if not expect_twiml:
             if response.status_code not in (200, 204):
@@ -75,6 +122,8 @@ class ConsoleCall:
             raise ProtocolError(f"{path} answered invalid XML: {exc}") from exc
         if root.tag != "Response":
             raise ProtocolError(f"{path} answered <{root.tag}>, not <Response>")
+        if "ParentCallSid" not in params:  # a leg's document is not the caller's
+            self.document = full
         return root
 
     # -- the call --------------------------------------------------------------
@@ -82,40 +131,61 @@ class ConsoleCall:
     def run(self) -> str:
         """Play the call to its end; returns how it ended."""
         self.echo(f"appel de {self.caller} vers {self.called} ({self.call_sid})")
-        root = self.post("/voice/incoming", {})
+        try:
+            outcome = self._play_all(self.post(self.document, {}))
+        except (EOFError, KeyboardInterrupt):
+            outcome = "raccroché par l'appelant"
+        # An inbound call the service answered ends "completed", however it
+        # ends (the caller or the service hangs up), with its length.
+        self.post(
+            self.base + "/voice/status",  # the number's status callback, not a document's
+            {"CallStatus": "completed", "CallDuration": str(self.seconds)},
+            expect_twiml=False,
+        )
+        self.echo(f"fin de l'appel : {outcome} ({self.seconds} s)")
+        return outcome
+
+    def _play_all(self, root: ET.Element) -> str:
         for _ in range(MAX_STEPS):
             outcome = self._play(root)
             if isinstance(outcome, str):
-                self.post("/voice/status", {"CallStatus": "completed", "CallDuration": "60"}, False)
-                self.echo(f"fin de l'appel : {outcome}")
                 return outcome
             root = outcome
         raise ProtocolError(f"the call did not end after {MAX_STEPS} steps")
 
     def _play(self, root: ET.Element) -> ET.Element | str:
+        """Play one document; the next one, or how the call ended."""
         for verb in root:
-            if verb.tag == "Say":
-                self._hear(verb.text or "")
-            elif verb.tag == "Gather":
-                for say in verb.iter("Say"):
-                    self._hear(say.text or "")
-                return self._gather(verb)
-            elif verb.tag == "Dial":
-                return self._dial(verb)
-            elif verb.tag == "Record":
-                return self._record(verb)
-            elif verb.tag == "Redirect":
-                return self.post((verb.text or "").strip(), {})
-            elif verb.tag == "Hangup":
-                return "raccroché par le service"
-            elif verb.tag in ("Pause", "Play"):
-                continue
-            else:
-                raise ProtocolError(f"unexpected verb <{verb.tag}>")
+            outcome = self._verb(verb)
+            if outcome is not None:
+                return outcome
         return "fin du document TwiML"
+
+    def _verb(self, verb: ET.Element) -> ET.Element | str | None:
+        """Play one verb; None goes on with the next verb of the document."""
+        if verb.tag == "Say":
+            self._hear(verb.text or "")
+            return None
+        if verb.tag == "Gather":
+            return self._gather(verb)
+        if verb.tag == "Dial":
+            return self._dial(verb)
+        if verb.tag == "Record":
+            return self._record(verb)
+        if verb.tag == "Redirect":
+            return self.post((verb.text or "").strip(), {})
+        if verb.tag == "Hangup":
+            return "raccroché par le service"
+        if verb.tag == "Pause":
+            self.seconds += _number(verb.get("length"), 1)
+            return None
+        if verb.tag == "Play":
+            return None
+        raise ProtocolError(f"unexpected verb <{verb.tag}>")
 
     def _hear(self, text: str) -> None:
         self.heard.append(text)
+        self.seconds += speech_seconds(text)
         self.echo(f"  < {text}")
 
     def _next(self, queue: deque[str], question: str) -> str | None:
@@ -125,52 +195,107 @@ class ConsoleCall:
             return self.ask(question)
         return None
 
-    def _gather(self, verb: ET.Element) -> ET.Element | str:
-        action = verb.get("action") or ""
+    def _gather(self, verb: ET.Element) -> ET.Element | str | None:
+        for say in verb.iter("Say"):
+            self._hear(say.text or "")
         answer = self._next(self.script.presses, "  touches (ou phrase) > ")
         if answer is None:
-            if not self.script.interactive and not self.script.presses:
-                return "fin du scénario"
-            answer = ""
+            return "fin du scénario"  # the caller hangs up
         self.echo(f"  > {answer or '(silence)'}")
-        params = {"Digits": answer} if answer.replace("#", "").isdigit() else {}
-        if answer and not params:
-            params = {"SpeechResult": answer, "Confidence": "0.9"}
-        return self.post(action, params)
+        action = verb.get("action") or self.document
+        if not answer:
+            self.seconds += _number(verb.get("timeout"), 5)
+            if verb.get("actionOnEmptyResult") != "true":
+                return None  # Twilio goes on with the next verb
+            return self.post(action, {})
+        if answer.replace("#", "").replace("*", "").isdigit():
+            self.seconds += KEY_SECONDS * len(answer)
+            return self.post(action, {"Digits": answer})
+        self.seconds += speech_seconds(answer)
+        return self.post(action, {"SpeechResult": answer, "Confidence": "0.9"})
 
-    def _dial(self, verb: ET.Element) -> ET.Element | str:
+    def _dial(self, verb: ET.Element) -> ET.Element | str | None:
         numbers = [(n.text or "").strip() for n in verb.iter("Number")]
-        whisper = next((n.get("url") for n in verb.iter("Number") if n.get("url")), None)
         self.dialed.extend(numbers)
-        self.echo(f"  ☎ sonne {', '.join(numbers)} ({verb.get('timeout')} s)")
-        outcome = self._next(self.script.dials, "  [r]épond, [n]e répond pas, [o]ccupé > ")
+        ring = _number(verb.get("timeout"), 30)
+        self.echo(f"  ☎ sonne {', '.join(numbers)} ({ring} s)")
+        outcome = self._dial_outcome()
         if outcome is None:
-            return "fin du scénario"
-        outcome = {"r": "answer", "n": "no-answer", "o": "busy"}.get(outcome[:1], outcome)
-        action = verb.get("action") or ""
-        if outcome != "answer":
+            return "fin du scénario"  # the caller hangs up while it rings
+        leg = new_sid()  # the dialled leg: a call of its own, as at Twilio
+        self.dial_sids.append(leg)
+        talked = 0
+        if outcome != "completed":
             self.echo(f"  … {outcome}")
-            return self.post(action, {"DialCallStatus": outcome, "DialCallDuration": "0"})
-        if whisper:
-            leg = {"ParentCallSid": self.call_sid, "CallSid": "CA" + secrets.token_hex(16)}
-            screen = self.post(whisper, leg)
-            for say in screen.iter("Say"):
-                self.echo(f"    (au technicien) < {say.text}")
-            gather = screen.find("Gather")
-            if gather is not None:
-                self.post(gather.get("action") or "", leg | {"Digits": "1"})
-                self.echo("    (au technicien) > 1")
-        self.echo("  … conversation de 60 s")
-        return self.post(action, {"DialCallStatus": "completed", "DialCallDuration": "60"})
+            self.seconds += ring if outcome == "no-answer" else 0
+        else:
+            self.seconds += RING_BEFORE_ANSWER
+            talked = self._screen(verb, leg, numbers) + self.script.talk_seconds
+            self.echo(f"  … conversation de {self.script.talk_seconds} s")
+            self.seconds += talked
+        result = {"DialCallStatus": outcome, "DialCallSid": leg, "DialCallDuration": str(talked)}
+        action = verb.get("action")
+        return self.post(action, result) if action else None
 
-    def _record(self, verb: ET.Element) -> ET.Element | str:
-        seconds = self.script.message_seconds
+    def _dial_outcome(self) -> str | None:
+        """The scripted (or typed) outcome of a <Dial>, as a DialCallStatus; None: hang up."""
+        while True:
+            typed = self._next(self.script.dials, "  [r]épond, [n]e répond pas, [o]ccupé > ")
+            if typed is None:
+                return None
+            typed = {"r": "answer", "n": "no-answer", "o": "busy"}.get(typed[:1], typed)
+            if typed in DIAL_OUTCOMES:
+                return DIAL_OUTCOMES[typed]
+            self.echo(f"  ? {typed} : répondez r, n ou o")
+
+    def _screen(self, verb: ET.Element, leg: str, numbers: list[str]) -> int:
+        """The whisper played to who picks up (who presses 1); its seconds."""
+        number = next((n for n in verb.iter("Number") if n.get("url")), None)
+        if number is None:
+            return 0
+        params = {
+            "CallSid": leg,
+            "ParentCallSid": self.call_sid,
+            "From": verb.get("callerId") or self.caller,
+            "To": (number.text or "").strip() or numbers[0],
+            "Direction": "outbound-dial",
+            "CallStatus": "in-progress",
+        }
+        url = urljoin(self.document, number.get("url") or "")
+        screen = self.post(url, params)
+        says = [say.text or "" for say in screen.iter("Say")]
+        for text in says:
+            self.echo(f"    (au technicien) < {text}")
+        gather = screen.find("Gather")
+        if gather is None:
+            return sum(speech_seconds(text) for text in says)
+        first = gather.find("Say")
+        heard = speech_seconds(first.text or "") if first is not None else 0
+        self.post(urljoin(url, gather.get("action") or url), params | {"Digits": "1"})
+        self.echo("    (au technicien) > 1")
+        return heard + KEY_SECONDS
+
+    def _record(self, verb: ET.Element) -> ET.Element | str | None:
+        seconds = min(self.script.message_seconds, _number(verb.get("maxLength"), 3600))
+        if seconds <= 0:
+            return None  # nothing recorded: Twilio goes on with the next verb
         self.echo(f"  (bip) message de {seconds} s")
+        self.seconds += seconds
         sid = "RE" + secrets.token_hex(16)
         url = f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/{sid}"
         params = {"RecordingSid": sid, "RecordingUrl": url, "RecordingDuration": str(seconds)}
-        root = self.post(verb.get("action") or "", params)
         status_url = verb.get("recordingStatusCallback")
+        if status_url:
+            status_url = urljoin(self.document, status_url)
+        root = self.post(verb.get("action") or self.document, params)
         if status_url:
             self.post(status_url, params | {"RecordingStatus": "completed"}, expect_twiml=False)
         return root
+
+
+def _number(text: str | None, default: int) -> int:
+    """A whole number of seconds from a TwiML attribute; `default` when absent or invalid."""
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
