@@ -66,7 +66,7 @@ class Prompts(BaseModel):
     menu_item: str = "Pour {label}, tapez {digit}."
     menu_no_input: str = "Nous n'avons pas entendu votre choix."
     menu_invalid: str = "Ce choix n'est pas valide."
-    menu_give_up: str = "Nous vous mettons en relation avec l'assistance nationale."
+    menu_give_up: str = "Nous n'avons pas pu identifier le motif de votre appel."
     motive_confirm: str = "Vous avez choisi : {motive}."
     department_ask: str = (
         "Tapez le numéro de votre département, puis la touche dièse. "
