@@ -30,7 +30,7 @@ Callbacks and tickets are counted when they were *created* in the period
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,7 @@ from callbook.report_queries import (
     wait_figures,
     wait_histogram,
 )
+from ivr import clock
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -158,11 +159,12 @@ def build_report(
 ) -> Report:
     """Every figure for the calls started in [start, end), of `structure` if given.
 
-    `now` (default: the system clock) decides which callbacks are overdue and
-    which open tickets have overrun their deadline.
+    `now` (default: `ivr.clock.now()`, the service's clock, which the console
+    phone and the tests freeze) decides which callbacks are overdue and which
+    open tickets have overrun their deadline.
     """
     zone = _zone(tz)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     where = in_period(start, end, structure)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import time_machine
@@ -74,9 +74,9 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(
 
 
 def test_login_is_locked_after_repeated_failures(app: Flask, client: FlaskClient) -> None:
-    _make_admin(app)
-    start = clock.now()
+    start = datetime(2026, 12, 24, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
+        _make_admin(app)
         for _ in range(MAX_FAILURES):
             assert _login(client, "alice", "wrong password!")[0] == 401
         # Locked: even the right password is refused for a while.
@@ -163,8 +163,9 @@ def test_cli_creates_lists_and_changes_users(app: Flask, runner: IvrRunner) -> N
 def test_one_address_trying_many_usernames_is_stopped(app: Flask) -> None:
     from callbook.users import MAX_FAILURES_FROM_ADDRESS, LoginLocked, authenticate
 
-    _make_admin(app)
-    now = clock.now()
+    now = datetime(2026, 12, 24, 9, 0, tzinfo=UTC)
+    with clock.frozen_at(now):
+        _make_admin(app)
     with session_scope(app) as session:
         for i in range(MAX_FAILURES_FROM_ADDRESS):
             assert authenticate(session, f"user{i}", "guess", address="10.0.0.9", now=now) is None

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from callbook.audit import AuditEntry
 from callbook.book import Call
 from callbook.db import session_scope
+from callbook.exports import RESULTS_SHEET
 from ivr import clock
 from tests.admin_data import phone
 from tests.conftest import paris
+from tests.test_callbook_exports import results, sheet_rows
 
 Login = Callable[[str], FlaskClient]
 PERIOD = "from=2026-12-21&to=2026-12-27"
@@ -122,3 +124,19 @@ def test_exports(login_as: Login, calls: dict[str, str]) -> None:
     viewer = login_as("viewer")
     masked = viewer.get(f"/admin/reports/export?{PERIOD}&format=csv").get_data(as_text=True)
     assert "+33612345678" not in masked and "+33 ••••••• 78" in masked
+
+
+def test_the_exported_figures_are_those_of_the_service_clock(
+    login_as: Login, calls: dict[str, str]
+) -> None:
+    tech = login_as("technician")
+
+    def figures() -> dict[str, object]:
+        xlsx = tech.get(f"/admin/reports/export?{PERIOD}&format=xlsx")
+        return results(sheet_rows(io.BytesIO(xlsx.data), RESULTS_SHEET))
+
+    # The Christmas Eve caller asked for a callback, due when the hotline
+    # reopens on Monday 28 (25 December is a holiday, then the weekend).
+    assert (figures()["Rappels à venir"], figures()["Rappels en retard"]) == (1, 0)
+    with clock.frozen_at(paris(2027, 1, 4, 10, 0)):  # a week later, still not placed
+        assert (figures()["Rappels à venir"], figures()["Rappels en retard"]) == (0, 1)

@@ -186,7 +186,7 @@ def test_form_fields() -> None:
         parse_date("Noël", "from")
     assert caught.value.field == "from"
     with pytest.raises(FormError, match="précède"):
-        date_range({"from": "2026-12-31", "to": "2026-12-01"}, (date.today(), date.today()))  # noqa: DTZ011
+        date_range({"from": "2026-12-31", "to": "2026-12-01"}, (date(2026, 12, 1),) * 2)
 
 
 # -- charts ----------------------------------------------------------------------------------

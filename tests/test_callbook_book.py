@@ -21,6 +21,7 @@ from callbook.db import Base, database, session_scope
 from callbook.reports import build_report
 from callbook.retention import purge_older_than, sweep_open_calls
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage
+from ivr import clock
 from ivr.scheduler import jobs
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book
@@ -363,11 +364,12 @@ def test_purge_deletes_old_calls_and_anonymises_what_outlives_them(app: Flask) -
 
 def test_purge_from_the_command_line_and_the_scheduler(app: Flask, runner: IvrRunner) -> None:
     old_book(app)
-    dry = runner.invoke("callbook", "purge", "--dry-run", env={"IVR_RETENTION_DAYS": "30"})
-    assert dry.exit_code == 0, dry.output
-    assert "would delete 2 calls, 2 events, 3 motives" in dry.output
-    assert "retention 30 days" in dry.output
-    result = jobs(app)["purge"]()
+    with clock.frozen_at(NOW + timedelta(days=5)):  # the recent call is 5 days old
+        dry = runner.invoke("callbook", "purge", "--dry-run", env={"IVR_RETENTION_DAYS": "30"})
+        assert dry.exit_code == 0, dry.output
+        assert "would delete 2 calls, 2 events, 3 motives" in dry.output
+        assert "retention 30 days" in dry.output
+        result = jobs(app)["purge"]()  # the default retention: 365 days
     assert "deleted 2 calls" in str(result) and "anonymised 1 recordings" in str(result)
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Call)) == 1

@@ -29,6 +29,7 @@ from callbook.exports import (
     write_xlsx,
 )
 from callbook.reports import build_report, period
+from ivr import clock
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book
 
@@ -225,6 +226,7 @@ def test_api_report_and_export_download(api_app: Flask) -> None:
 
 
 DAY = "2026-12-01"  # a Tuesday: the hotline is open 09:00-12:00 and 14:00-17:30
+EVENING = paris(2026, 12, 1, 20, 0)  # the export and the report are made that evening
 
 
 def call(runner: IvrRunner, at: str, *args: str) -> None:
@@ -242,10 +244,11 @@ def test_a_day_of_calls_exported_as_xlsx(runner: IvrRunner, app: Flask, tmp_path
     call(runner, "19:30", "--from", "06 99 88 77 66", "--press", "2", "--press", "63",
          "--press", "1")  # fmt: skip
     path = tmp_path / "day.xlsx"
-    result = runner.invoke(
-        "callbook", "export", "--from", DAY, "--to", DAY, "--format", "xlsx", "--mask-numbers",
-        str(path),
-    )  # fmt: skip
+    with clock.frozen_at(EVENING):
+        result = runner.invoke(
+            "callbook", "export", "--from", DAY, "--to", DAY, "--format", "xlsx",
+            "--mask-numbers", str(path),
+        )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "5 lines written" in result.output
 
@@ -270,7 +273,10 @@ def test_a_day_of_calls_exported_as_xlsx(runner: IvrRunner, app: Flask, tmp_path
     assert figures["Part hors horaires"] == 0.2
     assert figures["Tickets ouverts"] == 3  # one per voicemail, three different callers
     assert figures["Rappels demandés"] == 2  # the 15:00 and 19:30 callers pressed 1
-    assert figures["Rappels à venir"] == 2 and figures["Rappels effectués"] == 0
+    # At 20:00 nothing has called them back: the 15:00 caller was due at once
+    # (open hours), the 19:30 one tomorrow at 09:30 when the hotline opens.
+    assert figures["Rappels en retard"] == 1 and figures["Rappels à venir"] == 1
+    assert figures["Rappels effectués"] == 0
     assert section(rows, "Par issue") == {
         "voicemail": (3, 3),
         "hotline": (1, 1),
@@ -293,8 +299,11 @@ def test_a_day_of_calls_exported_as_xlsx(runner: IvrRunner, app: Flask, tmp_path
     }
 
     # The CLI report and the sheet agree.
-    text = runner.invoke("callbook", "report", "--from", DAY, "--to", DAY).output
+    with clock.frozen_at(EVENING):
+        text = runner.invoke("callbook", "report", "--from", DAY, "--to", DAY).output
+        start, end = period("day", date(2026, 12, 1), PARIS)
+        with session_scope(app) as session:
+            report = build_report(session, start, end, tz=PARIS)
     assert "calls                 5" in text and "answered              2  (40.0%)" in text
-    start, end = period("day", date(2026, 12, 1), PARIS)
-    with session_scope(app) as session:
-        assert build_report(session, start, end, tz=PARIS).calls == figures["Appels"]
+    assert report.calls == figures["Appels"]
+    assert (report.callbacks.overdue, report.callbacks.waiting) == (1, 1)

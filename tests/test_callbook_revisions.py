@@ -46,6 +46,7 @@ from ivr.runtime import (
 from ivr.settings import Settings
 
 MY_TABLES = {"config_revisions", "config_state"}
+STORED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # revisions written by hand, as of old
 
 
 def demo_data() -> dict[str, Any]:
@@ -185,9 +186,7 @@ def test_a_stored_document_that_no_longer_validates_is_refused(app: Flask) -> No
     broken = demo_data()
     broken["motives"][1]["digit"] = "1"
     with session_scope(app) as session:
-        rev = ConfigRevision(
-            document=broken, author="old", comment="", created_at=datetime.now(UTC)
-        )
+        rev = ConfigRevision(document=broken, author="old", comment="", created_at=STORED_AT)
         session.add(rev)
         session.flush()
         number = rev.id
@@ -282,7 +281,7 @@ def test_active_config_keeps_the_previous_revision_when_the_new_one_is_invalid(
     broken = demo_data()
     broken["calendars"] = {}
     with session_scope(app) as session:
-        rev = ConfigRevision(document=broken, author="x", comment="", created_at=datetime.now(UTC))
+        rev = ConfigRevision(document=broken, author="x", comment="", created_at=STORED_AT)
         session.add(rev)
         session.flush()
         # Bypasses activate_revision's check, as a hand-edited database would.
