@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from callbook.db import session_scope  # noqa: E402
 from callbook.tickets import Callback  # noqa: E402
-from ivr import clock  # noqa: E402
 from ivr.app import create_app  # noqa: E402
 from ivr.callbacks import Dispatcher  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 from ivr.twilio_adapter import TwilioGateway  # noqa: E402
+from schedules import clock  # noqa: E402
 from tests.fake_twilio import FakeTwilioHttp  # noqa: E402
 
 DUE = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import MetaData, insert  # noqa: E402
 
-from callbook.book import Call, CallMotive  # noqa: E402
+from callbook.calls.models import Call, CallMotive  # noqa: E402
 from callbook.db import make_engine, make_sessionmaker  # noqa: E402
+from callbook.db.schema import upgrade_database  # noqa: E402
 from callbook.reports import build_report, period  # noqa: E402
-from callbook.schema import upgrade_database  # noqa: E402
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage  # noqa: E402
 
 ZONE = "Europe/Paris"
@@ -272,7 +272,7 @@ def peak_rss_mb() -> float:
 
 def export_child(url: str, fmt: str, out: str) -> None:
     """Runs in the child process: export the quarter, print figures as JSON."""
-    from callbook.exports import write_csv, write_xlsx
+    from callbook.reports.exports import write_csv, write_xlsx
 
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

@@ -39,7 +39,7 @@ Server settings (the same for both apps): `--workers 2 --threads 1`, that is
 runs it, with the app created in the master before the fork (`--preload`,
 like `ivr serve`) and the access log on (to a file). On the embedded SQLite
 every webhook writes the call book, and SQLite takes one writer at a time
-(the workers queue for it, callbook/sqlite_writers.py): 1 worker gives about
+(the workers queue for it, callbook/db/sqlite_writers.py): 1 worker gives about
 500 req/s, 2 about 800; a third adds little to the service and much to the
 bare endpoint; gthread workers keep connections alive, which the bare
 endpoint gains most from (3,000 req/s against 850).

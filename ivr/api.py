@@ -18,13 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from callbook.annotate import UnknownCall, UnknownMotive, get_call, set_motives, set_note
-from callbook.book import Call
+from callbook.calls.annotate import UnknownCall, UnknownMotive, get_call, set_motives, set_note
+from callbook.calls.models import Call
 from callbook.db import session_scope
-from callbook.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, write_xlsx
 from callbook.reports import build_report, period
-from ivr import clock
+from callbook.reports.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, write_xlsx
 from ivr.runtime import NoActiveConfig, current_config
+from schedules import clock
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)

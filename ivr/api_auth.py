@@ -20,9 +20,9 @@ from typing import Any, cast
 
 from flask import Response, current_app, g, jsonify, request
 
-from callbook.api_tokens import user_for_token
+from callbook.accounts.tokens import user_for_token
+from callbook.accounts.users import ROLES, User
 from callbook.db import session_scope
-from callbook.users import ROLES, User
 
 SHARED_ACTOR = "api"
 VIEWERS = ("viewer", "technician")

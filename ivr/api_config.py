@@ -13,8 +13,13 @@ from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from callbook.db import get_session
-from callbook.models import ConfigRevision
-from callbook.revisions import UnknownRevision, active_revision_id, get_revision, list_revisions
+from callbook.history.models import ConfigRevision
+from callbook.history.revisions import (
+    UnknownRevision,
+    active_revision_id,
+    get_revision,
+    list_revisions,
+)
 from ivr.admin.diffs import summarize, yaml_diff
 from ivr.admin.drafts import PublishRefused, publish_draft, roll_back, save_edit, working
 from ivr.api import ApiError

@@ -1,6 +1,6 @@
 """/api/v1/tickets and /api/v1/callbacks: what technicians work on.
 
-Every change goes through `callbook.ticket_actions`, as on the admin pages:
+Every change goes through `callbook.tickets.actions`, as on the admin pages:
 the ticket's history and the audit log (under the token's user) are written
 in the same transaction as the change.
 """
@@ -14,11 +14,9 @@ from flask import Response, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbook import ticket_actions as actions
+from callbook.accounts.users import list_users
 from callbook.db import get_session
-from callbook.tickets import Callback
-from callbook.users import list_users
-from ivr import clock
+from callbook.tickets import Callback, actions
 from ivr.admin.pagekit import default_zone
 from ivr.admin.pages_tickets import CALLBACK_VIEWS, PAGE_SIZE
 from ivr.admin.views import queries
@@ -38,6 +36,7 @@ from ivr.api_models import (
     TicketPatch,
     TicketQuery,
 )
+from schedules import clock
 
 TICKET = "/tickets/<number>"
 CALLBACK = f"/callbacks/<int(max={MAX_ID}):callback_id>"

@@ -7,7 +7,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbook import db
-from callbook.schema import expected_schema_version, schema_version, upgrade_database
+from callbook.db.schema import expected_schema_version, schema_version, upgrade_database
 from ivr import admin, inputs, runtime, voice
 from ivr import api as json_api
 from ivr.settings import Settings, get_settings

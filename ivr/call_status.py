@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 
-from callbook import retention
 from callbook.calls import FINAL_STATUSES
 from callbook.db import session_scope
+from callbook.reports import retention
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
 

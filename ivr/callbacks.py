@@ -18,17 +18,16 @@ from datetime import datetime, timedelta
 import phonenumbers
 from flask import Flask
 
-from callbook import dispatch
 from callbook.db import session_scope
-from callbook.ticketing import add_history
-from callbook.tickets import CLOSED_STATUSES, Callback, Ticket
-from ivr import clock
+from callbook.tickets import CLOSED_STATUSES, Callback, Ticket, dispatch
+from callbook.tickets.opening import add_history
 from ivr.config import ConfigDocument
 from ivr.flows.routing import oncall_legs
 from ivr.flows.speech import spoken_when
 from ivr.runtime import active_config
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
+from schedules import clock
 
 log = logging.getLogger(__name__)
 

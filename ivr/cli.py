@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from flask import Flask
     from sqlalchemy.orm import Session
 
-    from callbook.models import ConfigRevision
+    from callbook.history.models import ConfigRevision
     from ivr.config import ConfigDocument, ConfigInvalid
 
 
@@ -133,8 +133,8 @@ def _refuse(exc: ConfigInvalid, summary: str) -> NoReturn:
 
 
 def _warn_coverage(doc: ConfigDocument) -> None:
-    from ivr import clock
     from ivr.config import coverage_warnings
+    from schedules import clock
 
     for problem in coverage_warnings(doc, clock.now()):
         click.echo(f"warning: {problem}", err=True)
@@ -154,7 +154,7 @@ def db_upgrade() -> None:
     from sqlalchemy import make_url
 
     from callbook.db import database
-    from callbook.schema import schema_version, upgrade_database
+    from callbook.db.schema import schema_version, upgrade_database
 
     with _app_context() as app:
         url = app.config["DATABASE_URL"]
@@ -199,7 +199,7 @@ def config_import(file: Path, comment: str | None, author: str) -> None:
     exit code 1, and the active revision is left as it was.
     """
     from callbook.db import session_scope
-    from callbook.revisions import save_revision
+    from ivr.config.revisions import save_revision
 
     doc = _validate(file, refused=f"{file} is refused; {UNCHANGED}")
     with _app_context(), session_scope() as session:
@@ -220,7 +220,8 @@ def config_import(file: Path, comment: str | None, author: str) -> None:
 def config_export(number: int | None, output: Path | None) -> None:
     """Print the canonical YAML of the active revision (or of --revision N)."""
     from callbook.db import session_scope
-    from callbook.revisions import active_revision, canonical_yaml
+    from callbook.history.revisions import active_revision
+    from ivr.config.revisions import canonical_yaml
 
     with _app_context(), session_scope() as session:
         rev = active_revision(session) if number is None else _revision(session, number)
@@ -246,7 +247,7 @@ def config_history() -> None:
     from zoneinfo import ZoneInfo
 
     from callbook.db import session_scope
-    from callbook.revisions import active_revision_id, list_revisions
+    from callbook.history.revisions import active_revision_id, list_revisions
 
     with _app_context() as app, session_scope() as session:
         zone = ZoneInfo(app.config["IVR_SETTINGS"].default_timezone)
@@ -268,7 +269,7 @@ def config_history() -> None:
 def config_diff(a: int, b: int) -> None:
     """Show what changed from revision A to revision B (unified diff of their YAML)."""
     from callbook.db import session_scope
-    from callbook.revisions import diff_revisions
+    from ivr.config.revisions import diff_revisions
 
     with _app_context(), session_scope() as session:
         text = diff_revisions(_revision(session, a), _revision(session, b))
@@ -287,8 +288,9 @@ def config_activate(number: int, author: str) -> None:
     A revision whose document no longer validates is refused with its problems.
     """
     from callbook.db import session_scope
-    from callbook.revisions import UnknownRevision, activate_revision
+    from callbook.history.revisions import UnknownRevision
     from ivr.config import ConfigInvalid
+    from ivr.config.revisions import activate_revision
 
     with _app_context(), session_scope() as session:
         try:
@@ -301,7 +303,7 @@ def config_activate(number: int, author: str) -> None:
 
 
 def _revision(session: Session, number: int) -> ConfigRevision:
-    from callbook.revisions import get_revision
+    from callbook.history.revisions import get_revision
 
     rev = get_revision(session, number)
     if rev is None:

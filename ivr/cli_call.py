@@ -51,11 +51,11 @@ def call(
     --press/--dial it asks on the terminal; with them it runs the script and
     exits non-zero if the service answers something Twilio could not use.
     """
-    from ivr import clock
     from ivr.app import create_app
     from ivr.console import ConsoleCall, ProtocolError, Script
     from ivr.runtime import NoActiveConfig, current_config
     from ivr.settings import get_settings
+    from schedules import clock
 
     settings = get_settings()
     moment = _moment(at, settings.default_timezone)

@@ -80,7 +80,7 @@ def report(first: datetime, last: datetime, structure: str | None) -> None:
     """Print the figures of the calls started from --from to --to (local days, included)."""
     from callbook.db import session_scope
     from callbook.reports import build_report
-    from ivr import clock
+    from schedules import clock
 
     with _app() as app, session_scope() as session:
         zone = _zone(app)
@@ -115,8 +115,8 @@ def export(
     period's figures. Dates and times are local.
     """
     from callbook.db import session_scope
-    from callbook.exports import write_csv, write_xlsx
-    from ivr import clock
+    from callbook.reports.exports import write_csv, write_xlsx
+    from schedules import clock
 
     fmt = fmt or ("xlsx" if file.suffix.lower() == ".xlsx" else "csv")
     if fmt == "xlsx" and str(file) == "-":
@@ -167,10 +167,10 @@ def motives(call_sid: str, keys: tuple[str, ...], replace_caller: bool, author: 
     The caller's own choices (keypad, speech) are kept unless --replace-caller.
     Keys are checked against the active configuration.
     """
-    from callbook.annotate import UnknownCall, UnknownMotive, set_motives
+    from callbook.calls.annotate import UnknownCall, UnknownMotive, set_motives
     from callbook.db import session_scope
-    from ivr import clock
     from ivr.runtime import current_config
+    from schedules import clock
 
     with _app(), session_scope() as session:
         _, doc = current_config()
@@ -202,9 +202,9 @@ def motives(call_sid: str, keys: tuple[str, ...], replace_caller: bool, author: 
 @click.option("--author", default=_author, help="Name recorded (default: $USER, else 'cli').")
 def note(call_sid: str, text: str, author: str) -> None:
     """Replace the note of call CALL_SID with TEXT ('' clears it)."""
-    from callbook.annotate import UnknownCall, set_note
+    from callbook.calls.annotate import UnknownCall, set_note
     from callbook.db import session_scope
-    from ivr import clock
+    from schedules import clock
 
     with _app(), session_scope() as session:
         try:
@@ -229,8 +229,8 @@ def sweep(hours: float) -> None:
     A call Twilio says still goes on stays open; without Twilio (or when it
     cannot be reached) the status is 'unknown'.
     """
-    from ivr import clock
     from ivr.call_status import sweep_stale_calls
+    from schedules import clock
 
     with _app() as app:
         closed = sweep_stale_calls(app, clock.now(), timedelta(hours=hours))
@@ -247,8 +247,8 @@ def purge(dry_run: bool) -> None:
     (personal data is kept for a bounded time).
     """
     from callbook.db import session_scope
-    from callbook.retention import purge_older_than
-    from ivr import clock
+    from callbook.reports.retention import purge_older_than
+    from schedules import clock
 
     with _app() as app, session_scope() as session:
         days = app.config["IVR_SETTINGS"].retention_days
@@ -269,7 +269,7 @@ def _seconds(value: float | None) -> str:
 
 def format_report(report: Report, first: date, last: date) -> str:
     """The report as text for the terminal."""
-    from callbook.exports import FRENCH_WEEKDAYS
+    from callbook.reports.exports import FRENCH_WEEKDAYS
 
     lines = [
         f"Call book from {first} to {last} ({report.timezone})"

@@ -76,9 +76,8 @@ def callbacks_list(show_all: bool) -> None:
     """One line per callback: id, status, due (local time), attempts, caller, ticket."""
     from zoneinfo import ZoneInfo
 
-    from callbook import dispatch
     from callbook.db import session_scope
-    from callbook.tickets import Ticket
+    from callbook.tickets import Ticket, dispatch
     from ivr.app import create_app
 
     app = create_app()
@@ -102,12 +101,11 @@ def _change(callback_id: int, change: str, when: str | None = None) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from callbook import dispatch
-    from callbook import ticket_actions as actions
     from callbook.db import session_scope
-    from ivr import clock
+    from callbook.tickets import actions, dispatch
     from ivr.app import create_app
     from ivr.cli import _default_author
+    from schedules import clock
 
     app = create_app()
     zone = ZoneInfo(app.config["IVR_SETTINGS"].default_timezone)

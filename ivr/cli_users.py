@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from callbook.users import ROLES
+from callbook.accounts.users import ROLES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from callbook.users import User
+    from callbook.accounts.users import User
 
 ROLE = click.Choice(ROLES)
 
@@ -44,10 +44,10 @@ PASSWORD_STDIN = click.option(
 @PASSWORD_STDIN
 def users_create(username: str, role: str, display_name: str, password_stdin: bool) -> None:
     """Create account USERNAME with ROLE; the password is prompted (or read from stdin)."""
+    from callbook.accounts.users import UserError, create_user
     from callbook.db import session_scope
-    from callbook.users import UserError, create_user
-    from ivr import clock
     from ivr.cli import _app_context, _default_author
+    from schedules import clock
 
     password = _password(password_stdin)
     with _app_context(), session_scope() as session:
@@ -71,10 +71,10 @@ def users_create(username: str, role: str, display_name: str, password_stdin: bo
 @PASSWORD_STDIN
 def users_set_password(username: str, password_stdin: bool) -> None:
     """Give USERNAME a new password; their open sessions end. Re-enables a disabled account."""
+    from callbook.accounts.users import UserError, set_password, update_user
     from callbook.db import session_scope
-    from callbook.users import UserError, set_password, update_user
-    from ivr import clock
     from ivr.cli import _app_context, _default_author
+    from schedules import clock
 
     password = _password(password_stdin)
     with _app_context(), session_scope() as session:
@@ -92,10 +92,10 @@ def users_set_password(username: str, password_stdin: bool) -> None:
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Disable USERNAME: no more logins, open sessions end; the account and its history stay."""
+    from callbook.accounts.users import update_user
     from callbook.db import session_scope
-    from callbook.users import update_user
-    from ivr import clock
     from ivr.cli import _app_context, _default_author
+    from schedules import clock
 
     with _app_context(), session_scope() as session:
         user = _user(session, username)
@@ -111,11 +111,11 @@ def users_link(username: str, technician: str) -> None:
 
     A linked technician account may add or remove its own on-call overrides.
     """
+    from callbook.accounts.users import update_user
     from callbook.db import session_scope
-    from callbook.revisions import active_revision
-    from callbook.users import update_user
-    from ivr import clock
+    from callbook.history.revisions import active_revision
     from ivr.cli import _app_context, _default_author
+    from schedules import clock
 
     with _app_context(), session_scope() as session:
         user = _user(session, username)
@@ -144,10 +144,10 @@ def users_token(username: str, revoke: bool) -> None:
     The token acts with USERNAME's role; only its hash is stored. With
     --revoke, USERNAME's token stops working and no new one is made.
     """
-    from callbook.api_tokens import issue_token, revoke_tokens
+    from callbook.accounts.tokens import issue_token, revoke_tokens
     from callbook.db import session_scope
-    from ivr import clock
     from ivr.cli import _app_context, _default_author
+    from schedules import clock
 
     with _app_context(), session_scope() as session:
         user = _user(session, username)
@@ -169,8 +169,8 @@ def users_token(username: str, revoke: bool) -> None:
 @users_group.command("list")
 def users_list() -> None:
     """Every account: username, role, active or disabled, display name."""
+    from callbook.accounts.users import list_users
     from callbook.db import session_scope
-    from callbook.users import list_users
     from ivr.cli import _app_context
 
     with _app_context(), session_scope() as session:
@@ -183,7 +183,7 @@ def users_list() -> None:
 
 
 def _user(session: Session, username: str) -> User:
-    from callbook.users import get_user
+    from callbook.accounts.users import get_user
 
     user = get_user(session, username)
     if user is None:

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from callbook.ticketing import add_history
 from callbook.tickets import OPEN_STATUSES, Ticket
+from callbook.tickets.opening import add_history
 from ivr.config import ConfigDocument, Priority
 
 log = logging.getLogger(__name__)

@@ -24,14 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from callbook.db import database
-from callbook.models import ConfigRevision
-from callbook.revisions import (
-    active_revision_id,
-    get_revision,
-    has_revisions,
-    revision_document,
-    save_revision,
-)
+from callbook.history.models import ConfigRevision
+from callbook.history.revisions import active_revision_id, get_revision, has_revisions
 from ivr.config import (
     ConfigDocument,
     ConfigInvalid,
@@ -41,6 +35,7 @@ from ivr.config import (
     to_data,
     validate_document,
 )
+from ivr.config.revisions import revision_document, save_revision
 
 log = logging.getLogger(__name__)
 

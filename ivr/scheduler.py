@@ -5,7 +5,7 @@ which is the source of truth: a job that was missed while the process was
 down runs at start (due callbacks first, bounded by their grace period).
 
 Several scheduler processes may run (on several machines): a lease row in
-the database (`callbook.lease`) elects the active one; the others are hot
+the database (`callbook.db.lease`) elects the active one; the others are hot
 standbys. Every job renews the lease before it runs and is skipped unless
 this process holds it; a "lease" job renews it (or, on a standby, tries to
 take it) every third of its duration. A killed scheduler's lease expires and
@@ -24,13 +24,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbook import lease, retention
-from callbook.db import session_scope
-from ivr import clock
+from callbook.db import lease, session_scope
+from callbook.reports import retention
 from ivr.call_status import sweep_stale_calls
 from ivr.callbacks import Dispatcher
 from ivr.deadlines import check_deadlines
 from ivr.runtime import active_config
+from schedules import clock
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from flask import Flask
 
-from ivr import clock
 from ivr.console import ConsoleCall, Script
+from schedules import clock
 
 SERVICE = "+33199001000"
 

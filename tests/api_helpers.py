@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from callbook.api_tokens import issue_token
+from callbook.accounts.tokens import issue_token
+from callbook.accounts.users import create_user, get_user
 from callbook.db import session_scope
-from callbook.users import create_user, get_user
-from ivr import clock
+from schedules import clock
 from tests.conftest import ADMIN_PASSWORD
 
 

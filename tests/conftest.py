@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import MetaData
 
 from callbook.db import database, make_engine, session_scope
-from callbook.schema import upgrade_database
+from callbook.db.schema import upgrade_database
 from ivr.app import create_app
 from ivr.cli import main as cli_main
 from ivr.runtime import install_demo_if_empty
@@ -151,8 +151,8 @@ def login_as(app: Flask) -> Callable[[str], FlaskClient]:
     The user is `<role>1` (display name "<Role> Test") with ADMIN_PASSWORD; the
     client carries a CSRF token, readable as `client.csrf_token`.
     """
-    from callbook.users import create_user, get_user, session_stamp
-    from ivr import clock
+    from callbook.accounts.users import create_user, get_user, session_stamp
+    from schedules import clock
 
     def login(role: str) -> FlaskClient:
         username = f"{role}1"

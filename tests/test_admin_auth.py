@@ -12,10 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from callbook.audit import AuditEntry
+from callbook.accounts.users import LOCKOUT, MAX_FAILURES, create_user, get_user
 from callbook.db import session_scope
-from callbook.users import LOCKOUT, MAX_FAILURES, create_user, get_user
-from ivr import clock
+from callbook.history.audit import AuditEntry
+from schedules import clock
 from tests.conftest import ADMIN_PASSWORD, IvrRunner
 
 
@@ -161,7 +161,7 @@ def test_cli_creates_lists_and_changes_users(app: Flask, runner: IvrRunner) -> N
 
 
 def test_one_address_trying_many_usernames_is_stopped(app: Flask) -> None:
-    from callbook.users import MAX_FAILURES_FROM_ADDRESS, LoginLocked, authenticate
+    from callbook.accounts.users import MAX_FAILURES_FROM_ADDRESS, LoginLocked, authenticate
 
     now = datetime(2026, 12, 24, 9, 0, tzinfo=UTC)
     with clock.frozen_at(now):

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from callbook.accounts.users import create_user
 from callbook.db import database, session_scope
-from callbook.revisions import active_revision_id
-from callbook.users import create_user
-from ivr import clock
+from callbook.history.revisions import active_revision_id
 from ivr.app import create_app
 from ivr.settings import Settings
+from schedules import clock
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "admin-browser"

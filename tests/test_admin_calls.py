@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from callbook.audit import AuditEntry
-from callbook.book import Call
+from callbook.calls.models import Call
 from callbook.db import session_scope
-from callbook.exports import RESULTS_SHEET
-from ivr import clock
+from callbook.history.audit import AuditEntry
+from callbook.reports.exports import RESULTS_SHEET
+from schedules import clock
 from tests.admin_data import phone
 from tests.conftest import paris
 from tests.test_callbook_exports import results, sheet_rows

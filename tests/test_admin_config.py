@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from callbook.audit import AuditEntry
 from callbook.db import session_scope
-from callbook.drafts import get_draft
-from callbook.revisions import active_revision_id, get_revision
+from callbook.history.audit import AuditEntry
+from callbook.history.drafts import get_draft
+from callbook.history.revisions import active_revision_id, get_revision
 
 AUVERGNE_WEEK = {day: "09:30-11:30, 14:00-16:30" for day in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -302,7 +302,7 @@ def test_admins_manage_users_but_cannot_lock_themselves_out(app: Flask, admin: F
     page = admin.get("/admin/users").get_data(as_text=True)
     assert "tech2" in page and "Vous ne pouvez ni retirer" in page
     with session_scope(app) as session:
-        from callbook.users import get_user
+        from callbook.accounts.users import get_user
 
         me = get_user(session, "admin1")
         assert me is not None and me.role == "admin"

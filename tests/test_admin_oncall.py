@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from callbook.db import session_scope
-from callbook.revisions import active_revision
-from ivr import clock
+from callbook.history.revisions import active_revision
 from ivr.config import validate_document
+from schedules import clock
 from tests.test_admin_config import audit_actions, draft_data, field_errors, post
 
 PARIS = ZoneInfo("Europe/Paris")

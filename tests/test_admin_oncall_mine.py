@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from callbook.accounts.users import get_user
 from callbook.db import session_scope
-from callbook.drafts import get_draft
-from callbook.revisions import active_revision_id, get_revision
-from callbook.users import get_user
+from callbook.history.drafts import get_draft
+from callbook.history.revisions import active_revision_id, get_revision
 from tests.test_admin_config import audit_actions, draft_data, field_errors, post, referent_form
 from tests.test_admin_oncall import SATURDAY, active_on_duty
 

@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from callbook.audit import AuditEntry
 from callbook.db import session_scope
+from callbook.history.audit import AuditEntry
 from callbook.tickets import Callback, Ticket, TicketMessage
-from ivr import clock
+from schedules import clock
 from tests.admin_data import phone
 from tests.conftest import paris
 

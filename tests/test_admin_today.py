@@ -10,12 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from callbook.audit import AuditEntry
 from callbook.db import database, session_scope
-from callbook.revisions import active_revision, list_revisions
-from ivr import clock
+from callbook.history.audit import AuditEntry
+from callbook.history.revisions import active_revision, list_revisions
 from ivr.runtime import EXTENSION as CONFIG_EXTENSION
 from ivr.runtime import ActiveConfig
+from schedules import clock
 from tests.conftest import paris
 from tests.voice_client import Twilio
 
@@ -187,7 +187,7 @@ def test_simulator_christmas_morning_emergency(login_as: Login, app: Flask) -> N
     assert "Le service est actuellement fermé : jour férié, Noël." in page
     assert "sonne Chloé Bernard" in page and "Décroche" in page
     assert "Chloé Bernard → Alice Martin → Bruno Leroy" in page
-    from callbook.book import Call
+    from callbook.calls.models import Call
 
     with session_scope(app) as session:  # nothing was written to the call book
         assert session.scalars(select(Call)).first() is None
@@ -203,7 +203,7 @@ def test_simulator_validation_errors(login_as: Login) -> None:
 
 
 def test_simulator_reads_the_draft(login_as: Login, app: Flask) -> None:
-    from callbook.drafts import save_draft
+    from callbook.history.drafts import save_draft
 
     with session_scope(app) as session:
         rev = active_revision(session)

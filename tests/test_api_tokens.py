@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from callbook.api_tokens import ApiToken, hash_token
-from callbook.audit import AuditEntry
+from callbook.accounts.tokens import ApiToken, hash_token
 from callbook.db import Base, database, session_scope
-from callbook.schema import expected_schema_version
+from callbook.db.schema import expected_schema_version
+from callbook.history.audit import AuditEntry
 from ivr.app import create_app
 from tests.api_helpers import token_for
 from tests.conftest import ADMIN_PASSWORD, IvrRunner

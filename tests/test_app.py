@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from ivr import clock
 from ivr.app import create_app
 from ivr.settings import Settings
+from schedules import clock
 
 
 def test_factory_builds_independent_apps(tmp_path: Path) -> None:

@@ -21,15 +21,15 @@ from flask.testing import FlaskClient
 from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
-from callbook.book import Call, CallEvent
+from callbook.calls.models import Call, CallEvent
 from callbook.db import database, session_scope
-from ivr import clock
 from ivr.app import create_app
 from ivr.call_status import GATEWAY, WEBHOOK_TIMEOUT
 from ivr.runtime import install_demo_if_empty
 from ivr.scheduler import jobs
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
+from schedules import clock
 from tests.conftest import IvrRunner, paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.test_callbook_reports import add_call

@@ -14,15 +14,17 @@ from flask import Flask
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from callbook import call_callbacks, call_steps, calls
-from callbook.annotate import UnknownCall, UnknownMotive, set_motives, set_note
-from callbook.book import Call, CallEvent, CallMotive
+from callbook import calls
+from callbook.calls import statuses as call_callbacks
+from callbook.calls import steps as call_steps
+from callbook.calls.annotate import UnknownCall, UnknownMotive, set_motives, set_note
+from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.db import Base, database, session_scope
 from callbook.reports import build_report
-from callbook.retention import purge_older_than, sweep_open_calls
+from callbook.reports.retention import purge_older_than, sweep_open_calls
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage
-from ivr import clock
 from ivr.scheduler import jobs
+from schedules import clock
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book
 

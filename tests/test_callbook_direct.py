@@ -1,4 +1,4 @@
-"""`callbook.direct`: Core statements run on the driver must read and write exactly what
+"""`callbook.db.direct`: Core statements run on the driver must read and write exactly what
 SQLAlchemy's own execution would, and fail the same way."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine, String, insert, literal_column, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from callbook import call_sql as sql
+from callbook.calls import sql
 from callbook.db import make_engine
-from callbook.direct import Direct
+from callbook.db.direct import Direct
 
 NOW = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night France moves to summer time
 

@@ -18,9 +18,10 @@ from openpyxl import load_workbook
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from callbook.book import Call
+from callbook.calls.models import Call
 from callbook.db import session_scope
-from callbook.exports import (
+from callbook.reports import build_report, period
+from callbook.reports.exports import (
     HISTORY_HEADERS,
     HISTORY_SHEET,
     RESULTS_SHEET,
@@ -28,8 +29,7 @@ from callbook.exports import (
     write_csv,
     write_xlsx,
 )
-from callbook.reports import build_report, period
-from ivr import clock
+from schedules import clock
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import inspect
 
-from callbook.book import Call, CallMotive
+from callbook.calls.models import Call, CallMotive
 from callbook.db import database, session_scope
 from callbook.reports import WEEKDAYS, Line, MotiveLine, Report, build_report, period
 from tests.conftest import PARIS, paris

@@ -14,19 +14,15 @@ from flask import Flask
 from sqlalchemy import event, func, inspect, select, update
 
 from callbook.db import Base, database, get_session, make_engine, session_scope
-from callbook.models import ConfigRevision, ConfigState
-from callbook.revisions import (
+from callbook.db.schema import expected_schema_version, schema_version, upgrade_database
+from callbook.history.models import ConfigRevision, ConfigState
+from callbook.history.revisions import (
     UnknownRevision,
-    activate_revision,
     active_revision,
     active_revision_id,
-    diff_revisions,
     get_revision,
     list_revisions,
-    revision_document,
-    save_revision,
 )
-from callbook.schema import expected_schema_version, schema_version, upgrade_database
 from ivr.app import create_app
 from ivr.config import (
     ConfigDocument,
@@ -36,6 +32,7 @@ from ivr.config import (
     to_data,
     validate_document,
 )
+from ivr.config.revisions import activate_revision, diff_revisions, revision_document, save_revision
 from ivr.runtime import (
     ActiveConfig,
     NoActiveConfig,

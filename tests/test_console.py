@@ -13,10 +13,10 @@ from flask import Flask, Response, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from callbook.book import Call
+from callbook.calls.models import Call
 from callbook.db import session_scope
-from ivr import clock
 from ivr.console import KEY_SECONDS, ConsoleCall, ProtocolError, Script, speech_seconds
+from schedules import clock
 from tests.conftest import IvrRunner, paris
 
 

@@ -16,15 +16,14 @@ from requests.exceptions import ConnectTimeout, ReadTimeout
 from sqlalchemy import select
 from twilio.http.response import Response
 
-from callbook import dispatch
 from callbook.db import database, session_scope
-from callbook.tickets import Callback, Ticket
-from ivr import clock
+from callbook.tickets import Callback, Ticket, dispatch
 from ivr.app import create_app
 from ivr.callbacks import Dispatcher
 from ivr.runtime import active_config, install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
+from schedules import clock
 from tests.conftest import paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.voice_client import Twilio

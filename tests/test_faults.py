@@ -22,12 +22,11 @@ from sqlalchemy import create_engine, event, func, make_url, select, text, updat
 from sqlalchemy.pool import NullPool
 
 import callbook.db
-from callbook.book import Call, CallEvent, CallMotive
 from callbook.calls import SPOOL_KEY
+from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.db import database, session_scope
-from callbook.models import ConfigRevision, ConfigState
+from callbook.history.models import ConfigRevision, ConfigState
 from callbook.tickets import Callback, Ticket, TicketMessage
-from ivr import clock
 from ivr.app import create_app
 from ivr.config import to_data
 from ivr.runtime import EXTENSION as CONFIG_EXTENSION
@@ -36,6 +35,7 @@ from ivr.scheduler import jobs
 from ivr.settings import Settings
 from ivr.voice.replay import replay
 from ivr.voice.spool import REJECTED, RETRY_SECONDS, Spool, spool_of
+from schedules import clock
 from tests.conftest import paris
 from tests.twiml import TwiML
 from tests.voice_client import Twilio, new_sid

@@ -22,11 +22,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-from callbook import lease
-from callbook.db import Base, database, make_engine, session_scope
-from callbook.lease import SCHEDULER, SchedulerLease, acquire, current, release
-from ivr import clock
+from callbook.db import Base, database, lease, make_engine, session_scope
+from callbook.db.lease import SCHEDULER, SchedulerLease, acquire, current, release
 from ivr.scheduler import Leadership, _job, build
+from schedules import clock
 
 T0 = datetime(2026, 12, 24, 16, 0, tzinfo=UTC)
 TTL = timedelta(seconds=30)

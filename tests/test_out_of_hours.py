@@ -13,19 +13,19 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from callbook.book import Call
+from callbook.calls.models import Call
 from callbook.db import database, session_scope
-from callbook.revisions import save_revision
 from callbook.tickets import Callback, Ticket
-from ivr import clock
 from ivr.admin.views.queries import TicketFilter, ticket_search
 from ivr.app import create_app
 from ivr.callbacks import Dispatcher
 from ivr.config import to_data, validate_document
+from ivr.config.revisions import save_revision
 from ivr.runtime import EXTENSION as CONFIG_EXTENSION
 from ivr.runtime import ActiveConfig, active_config, install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
+from schedules import clock
 from tests.conftest import paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.twiml import TwiML

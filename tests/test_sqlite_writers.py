@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from callbook.db import make_engine
-from callbook.sqlite_writers import QueuedConnection, lock_path
+from callbook.db.sqlite_writers import QueuedConnection, lock_path
 
 
 @pytest.fixture

@@ -14,16 +14,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from callbook import dispatch, ticket_actions
-from callbook.audit import AuditEntry
 from callbook.db import database, session_scope
-from callbook.tickets import Callback, Ticket, TicketHistory
-from ivr import clock
+from callbook.history.audit import AuditEntry
+from callbook.tickets import Callback, Ticket, TicketHistory, dispatch
+from callbook.tickets import actions as ticket_actions
 from ivr.app import create_app
 from ivr.callbacks import Dispatcher
 from ivr.runtime import install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
+from schedules import clock
 from tests.admin_data import phone
 from tests.api_helpers import token_for
 from tests.conftest import IvrRunner, paris

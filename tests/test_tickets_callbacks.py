@@ -14,14 +14,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from callbook.book import Call
+from callbook.calls.models import Call
 from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage
-from ivr import clock
 from ivr.app import create_app
 from ivr.callbacks import Dispatcher
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
+from schedules import clock
 from tests.conftest import paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.voice_client import Twilio, new_sid
@@ -329,7 +329,7 @@ def test_two_dispatchers_never_dial_twice(app: Flask, clock_at: Any) -> None:
 def test_restart_recovers_a_stale_claim(app: Flask, clock_at: Any) -> None:
     phone, _ = voicemail(app, paris(2026, 12, 24, 17, 45), clock_at, [("/voice/menu", "1")])
     phone.step("/voice/callback-choice", {"Digits": "1"})
-    from callbook import dispatch
+    from callbook.tickets import dispatch
 
     clock_at(paris(2026, 12, 28, 9, 0))
     with session_scope(app) as session:  # a dispatcher claimed it, then died
@@ -389,8 +389,8 @@ def test_sms_to_mobile_caller_and_to_the_technician(tmp_path: Path, clock_at: An
             public_url=PUBLIC, outbound_rate=0,
         )
     )  # fmt: skip
-    from callbook.revisions import save_revision
     from ivr.config import load_yaml_text
+    from ivr.config.revisions import save_revision
 
     with session_scope(app) as session:
         save_revision(session, load_yaml_text(yaml.safe_dump(demo)), author="test")

@@ -21,9 +21,9 @@ from flask import Flask
 from sqlalchemy import make_url, text
 
 from callbook.db import database
-from ivr import clock
 from ivr.voice.replay import replay
 from ivr.voice.spool import spool_of
+from schedules import clock
 from tests.conftest import paris
 from tests.voice_client import Twilio
 

@@ -17,14 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from callbook.book import Call, CallEvent, CallMotive
+from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket, TicketMessage
-from ivr import clock
 from ivr.runtime import active_config
 from ivr.twilio_adapter import sign
 from ivr.voice.forms import CALL_SID
 from ivr.voice.spool import spool_of
+from schedules import clock
 from tests.conftest import paris
 from tests.test_faults import database_down
 from tests.voice_client import BASE, new_sid

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from ivr import clock
 from ivr.app import create_app
 from ivr.settings import Settings
+from schedules import clock
 from tests.conftest import paris
 from tests.twiml import TwiML
 from tests.voice_client import Twilio

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, select
 
-from callbook.book import Call
+from callbook.calls.models import Call
 from callbook.db import session_scope
-from ivr import clock
 from ivr.voice.spool import spool_of
+from schedules import clock
 from tests.conftest import paris
 from tests.voice_client import Twilio, new_sid
 

@@ -10,11 +10,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from callbook.book import Call, CallEvent, CallMotive
+from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.db import session_scope
-from ivr import clock
 from ivr.app import create_app
 from ivr.settings import Settings
+from schedules import clock
 from tests.conftest import paris
 from tests.voice_client import Twilio, new_sid
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from flask import Flask
 
 from callbook.db import database, session_scope
-from callbook.revisions import save_revision
 from ivr.app import create_app
 from ivr.config import demo_yaml_text, load_yaml_text, to_data, validate_document
+from ivr.config.revisions import save_revision
 from ivr.runtime import ActiveConfig
 from ivr.settings import Settings
 

@@ -18,8 +18,8 @@ from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
+from callbook.accounts.users import ROLES, User, session_stamp
 from callbook.db import get_session
-from callbook.users import ROLES, User, session_stamp
 
 F = TypeVar("F", bound=Callable[..., Any])
 

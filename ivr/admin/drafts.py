@@ -14,18 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from callbook.audit import record_audit
-from callbook.drafts import ConfigDraft, discard_draft, get_draft, save_draft
-from callbook.models import ConfigRevision
-from callbook.revisions import (
-    activate_revision,
-    active_revision,
-    active_revision_id,
-    get_revision,
-    save_revision,
-)
+from callbook.history.audit import record_audit
+from callbook.history.drafts import ConfigDraft, discard_draft, get_draft, save_draft
+from callbook.history.models import ConfigRevision
+from callbook.history.revisions import active_revision, active_revision_id, get_revision
 from ivr.admin.diffs import summarize
 from ivr.config import ConfigDocument, ConfigInvalid, Problem, to_data, validate_document
+from ivr.config.revisions import activate_revision, save_revision
 
 MAX_AUDITED_CHANGES = 100
 

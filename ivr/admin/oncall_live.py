@@ -24,12 +24,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from callbook.audit import record_audit
-from callbook.drafts import get_draft, save_draft
-from callbook.models import ConfigRevision
-from callbook.revisions import active_revision, save_revision
+from callbook.history.audit import record_audit
+from callbook.history.drafts import get_draft, save_draft
+from callbook.history.models import ConfigRevision
+from callbook.history.revisions import active_revision
 from ivr.admin.diffs import summarize
 from ivr.config import ConfigInvalid, Problem, to_data, validate_document
+from ivr.config.revisions import save_revision
 
 MAX_AUDITED_CHANGES = 100
 

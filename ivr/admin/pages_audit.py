@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from callbook.audit import AuditEntry, audit_query
 from callbook.db import get_session
+from callbook.history.audit import AuditEntry, audit_query
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.diffs import Change, summarize

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from callbook.accounts.users import LoginLocked, authenticate
 from callbook.db import get_session
-from callbook.users import LoginLocked, authenticate
-from ivr import clock
 from ivr.admin.auth import READERS, login_user, logout_user, require_role, safe_next
 from ivr.admin.blueprint import bp
 from ivr.admin.nav import nav_links
+from schedules import clock
 
 
 @bp.route("/login", methods=["GET", "POST"])

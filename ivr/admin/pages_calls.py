@@ -13,17 +13,17 @@ from datetime import date, timedelta
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from callbook import annotate
-from callbook.audit import record_audit
+from callbook.calls import annotate
 from callbook.db import get_session
-from callbook.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, write_xlsx
+from callbook.history.audit import record_audit
 from callbook.reports import build_report, period
-from ivr import clock
+from callbook.reports.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, write_xlsx
 from ivr.admin.auth import READERS, current_user, has_role, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
 from ivr.admin.views import charts, queries
 from ivr.admin.views.forms import FormError, date_range, optional
+from schedules import clock
 
 PAGE_SIZE = 100
 OUTCOMES = {

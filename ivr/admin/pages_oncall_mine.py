@@ -15,7 +15,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
-from ivr import clock
 from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.editing import FieldErrors, actor
@@ -32,7 +31,7 @@ from ivr.admin.views.overrides import (
     rota_holders,
 )
 from ivr.config import ConfigDocument, ConfigInvalid
-from schedules import OnCallSchedule
+from schedules import OnCallSchedule, clock
 
 Page = str | BaseResponse | tuple[str, int]
 NOT_YOURS = (

@@ -5,17 +5,22 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from callbook.audit import record_audit
 from callbook.db import get_session
-from callbook.drafts import discard_draft
-from callbook.revisions import UnknownRevision, active_revision_id, get_revision, list_revisions
-from ivr import clock
+from callbook.history.audit import record_audit
+from callbook.history.drafts import discard_draft
+from callbook.history.revisions import (
+    UnknownRevision,
+    active_revision_id,
+    get_revision,
+    list_revisions,
+)
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.diffs import short, summarize, yaml_diff
 from ivr.admin.drafts import PublishRefused, publish_draft, roll_back, working
 from ivr.admin.editing import FieldErrors, actor
 from ivr.config import ConfigInvalid, coverage_warnings, validate_document
+from schedules import clock
 
 Page = str | BaseResponse | tuple[str, int]
 

@@ -11,7 +11,6 @@ from datetime import datetime, time
 from flask import abort, render_template, request
 
 from callbook.db import get_session
-from ivr import clock
 from ivr.admin.auth import READERS, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import document_or_abort
@@ -19,6 +18,7 @@ from ivr.admin.views import agenda as views
 from ivr.admin.views.agenda import WEEKDAY_NAMES
 from ivr.admin.views.forms import FormError, optional, parse_date
 from ivr.admin.views.status import technician_names
+from schedules import clock
 
 
 @bp.get("/schedules")

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from flask import render_template, request
 
 from callbook.db import get_session
-from ivr import clock
 from ivr.admin.auth import READERS, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import document_or_abort
@@ -21,6 +20,7 @@ from ivr.admin.views.status import technician_names
 from ivr.config import ConfigDocument
 from ivr.config.fields import try_e164
 from ivr.flows.structure import department_code
+from schedules import clock
 
 
 def _scenario(doc: ConfigDocument, zone: ZoneInfo) -> Scenario:

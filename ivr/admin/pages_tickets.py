@@ -1,6 +1,6 @@
 """Tickets and callbacks for technicians (/admin/tickets, /admin/callbacks).
 
-Every change goes through `callbook.ticket_actions`, which writes the
+Every change goes through `callbook.tickets.actions`, which writes the
 ticket's history and the audit log in the same transaction.
 """
 
@@ -14,16 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from callbook import ticket_actions as actions
+from callbook.accounts.users import list_users
 from callbook.db import get_session
-from callbook.tickets import OPEN_STATUSES, PRIORITY_RANK, TICKET_STATUSES, Callback, TicketMessage
-from callbook.users import list_users
-from ivr import clock
+from callbook.tickets import (
+    OPEN_STATUSES,
+    PRIORITY_RANK,
+    TICKET_STATUSES,
+    Callback,
+    TicketMessage,
+    actions,
+)
 from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
 from ivr.admin.views import queries
 from ivr.admin.views.forms import FormError, optional, parse_local_datetime
+from schedules import clock
 
 PAGE_SIZE = 100
 CALLBACK_VIEWS = {

@@ -12,13 +12,13 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
-from ivr import clock
 from ivr.admin.auth import READERS, current_user, has_role, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort
 from ivr.admin.views import queries, status
 from ivr.admin.views.closure import publish_closure
 from ivr.admin.views.forms import FormError, parse_local_datetime
+from schedules import clock
 
 LIST_LIMIT = 50
 

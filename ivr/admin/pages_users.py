@@ -5,14 +5,21 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from callbook.accounts.users import (
+    ROLES,
+    UserError,
+    create_user,
+    get_user,
+    list_users,
+    set_password,
+)
+from callbook.accounts.users import update_user as change_user
 from callbook.db import get_session
-from callbook.revisions import active_revision
-from callbook.users import ROLES, UserError, create_user, get_user, list_users, set_password
-from callbook.users import update_user as change_user
-from ivr import clock
+from callbook.history.revisions import active_revision
 from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.editing import FieldErrors, actor
+from schedules import clock
 
 ROLE_LABELS = {"admin": "administrateur", "technician": "technicien", "viewer": "lecteur"}
 

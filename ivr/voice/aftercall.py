@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from callbook import ticketing
 from callbook.calls import CallForm
 from callbook.tickets import PRIORITY_RANK
+from callbook.tickets import opening as ticketing
 from ivr.config import ConfigDocument, Family, Priority
 from ivr.flows.routing import oncall_alert
 from ivr.flows.state import CallState

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import String
 
-from callbook.book import Call
+from callbook.calls.models import Call
 
 
 def _text(limit: int) -> BeforeValidator:

@@ -14,11 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from callbook import call_callbacks, calls, dispatch
+from callbook import calls
+from callbook.calls import statuses as call_callbacks
 from callbook.db import session_scope
-from callbook.ticketing import add_history
-from callbook.tickets import Callback, Ticket
-from ivr import clock
+from callbook.tickets import Callback, Ticket, dispatch
+from callbook.tickets.opening import add_history
 from ivr.callbacks import next_attempt
 from ivr.config import ConfigDocument
 from ivr.flows.speech import say, spoken_digits
@@ -26,6 +26,7 @@ from ivr.runtime import current_config, last_known_config
 from ivr.twilio_adapter import twiml
 from ivr.voice.forms import VoiceForm
 from ivr.voice.routes import verify_signature
+from schedules import clock
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from callbook import call_callbacks, call_steps, calls
+from callbook import calls
+from callbook.calls import statuses as call_callbacks
+from callbook.calls import steps as call_steps
 from callbook.db import budget_half_spent, session_scope
 from callbook.tickets import Callback, Ticket
 from ivr.config import ConfigDocument

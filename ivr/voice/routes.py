@@ -2,8 +2,8 @@
 
 Handlers stay thin: every decision is in `ivr.flows`; a step runs on the call
 book, or on the spool when the database fails, in `ivr.voice.steps`; every
-write goes through `callbook.calls`, `callbook.call_steps` and
-`callbook.call_callbacks`. Nothing a caller sends can produce a 5xx: a step
+write goes through `callbook.calls`, `callbook.calls.steps` and
+`callbook.calls.statuses`. Nothing a caller sends can produce a 5xx: a step
 failure still answers useful TwiML (`fallback.degraded_twiml`). Status-type
 callbacks are recorded, or spooled when the database is down, and answer 204.
 """
@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbook import call_callbacks, calls
-from ivr import clock
+from callbook import calls
+from callbook.calls import statuses as call_callbacks
 from ivr.config import ConfigDocument
 from ivr.flows import dialing, menu, proceed, structure, voicemail, welcome
 from ivr.flows.state import CallState, Step
@@ -33,6 +33,7 @@ from ivr.voice.forms import CALL_SID, VoiceForm
 from ivr.voice.replay import replay_if_due
 from ivr.voice.spool import spool_of
 from ivr.voice.steps import StepHandler
+from schedules import clock
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
-from callbook import call_steps, calls
+from callbook import calls
+from callbook.calls import steps as call_steps
 from callbook.db import time_budget
-from ivr import clock
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState, Step
 from ivr.flows.voicemail import CallbackSink, VoicemailSink
@@ -44,6 +44,7 @@ from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import VoiceForm
 from ivr.voice.replay import replay_if_due
 from ivr.voice.spool import spool_of
+from schedules import clock
 
 log = logging.getLogger(__name__)
 

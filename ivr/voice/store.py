@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from callbook import call_steps, calls
+from callbook import calls
+from callbook.calls import steps as call_steps
 from ivr.flows.state import CallState, Step
 from ivr.voice.forms import VoiceForm
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from callbook.audit import record_audit
-from callbook.drafts import get_draft, save_draft
-from callbook.models import ConfigRevision
-from callbook.revisions import save_revision
+from callbook.history.audit import record_audit
+from callbook.history.drafts import get_draft, save_draft
+from callbook.history.models import ConfigRevision
 from ivr.admin.views.forms import FormError
 from ivr.config import ConfigDocument, to_data, validate_document
 from ivr.config.document import Closure
+from ivr.config.revisions import save_revision
 
 MESSAGE_MAX = 500
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from callbook.drafts import get_draft
-from callbook.revisions import active_revision, revision_document
+from callbook.history.drafts import get_draft
+from callbook.history.revisions import active_revision
 from ivr.config import ConfigDocument, ConfigInvalid, validate_document
+from ivr.config.revisions import revision_document
 
 
 class NoDocument(LookupError):

@@ -15,8 +15,8 @@ from sqlalchemy import Select, String, and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from callbook.book import Call, CallMotive
 from callbook.calls import may_go_on
+from callbook.calls.models import Call, CallMotive
 from callbook.reports import in_period
 from callbook.tickets import OPEN_STATUSES, PRIORITY_RANK, Callback, Ticket
 

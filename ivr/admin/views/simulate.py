@@ -9,7 +9,7 @@ console phone does. It differs from the console phone in two deliberate ways:
   call book, no ticket, no callback. The voicemail and callback "sinks" are
   in memory (the ticket number heard is an example); the callback time is
   computed by the same rule as `ivr.voice.aftercall.callback_sink`.
-- it does not freeze the process clock (`ivr.clock.frozen_at` is global to
+- it does not freeze the process clock (`schedules.clock.frozen_at` is global to
   the process: a web worker answering real calls at the same time would see
   the frozen time). Every step takes `now` as an argument; that is enough.
 """

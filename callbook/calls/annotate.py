@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callbook.book import Call, CallEvent, CallMotive
+from callbook.calls.models import Call, CallEvent, CallMotive
 
 TECHNICIAN = "technician"
 

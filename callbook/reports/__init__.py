@@ -14,8 +14,8 @@ Words used below:
 - *calls* are the inbound calls: the legs the service places itself (callbacks,
   on-call alerts) are in the book too, and are counted as callbacks, not calls.
 
-The figures are `callbook.report_figures`; the SQL behind them is
-`callbook.report_queries`.
+The figures are `callbook.reports.figures`; the SQL behind them is
+`callbook.reports.queries`.
 
 Callbacks and tickets are counted when they were *created* in the period
 (during the period's calls), of the structure of their ticket:
@@ -37,8 +37,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from callbook.book import Call
-from callbook.report_figures import (
+from callbook.calls.models import Call
+from callbook.reports.figures import (
     TOP_IRRITANTS,
     WEEKDAYS,
     CallbackFigures,
@@ -47,7 +47,7 @@ from callbook.report_figures import (
     Report,
     TicketFigures,
 )
-from callbook.report_queries import (
+from callbook.reports.queries import (
     Tally,
     callback_figures,
     groups_query,
@@ -57,7 +57,7 @@ from callbook.report_queries import (
     wait_figures,
     wait_histogram,
 )
-from ivr import clock
+from schedules import clock
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -159,7 +159,7 @@ def build_report(
 ) -> Report:
     """Every figure for the calls started in [start, end), of `structure` if given.
 
-    `now` (default: `ivr.clock.now()`, the service's clock, which the console
+    `now` (default: `schedules.clock.now()`, the service's clock, which the console
     phone and the tests freeze) decides which callbacks are overdue and which
     open tickets have overrun their deadline.
     """

@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from callbook.book import Call, CallEvent, CallMotive
 from callbook.calls import FINAL_STATUSES
+from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketMessage
 
 SWEEP_AFTER = timedelta(hours=4)

@@ -1,13 +1,13 @@
 """The call book as the voice webhooks see it: calls, their events, connections.
 
 Every webhook reads and writes here, so this is the service's hot path: a few
-SQLAlchemy Core statements per webhook (`callbook.call_sql`), compiled once
-and run on the driver (`callbook.direct`), on the session's connection (so
+SQLAlchemy Core statements per webhook (`callbook.calls.sql`), compiled once
+and run on the driver (`callbook.db.direct`), on the session's connection (so
 tickets the ORM writes in the same step commit or roll back with them).
 The voice routes read the call with `find_call` on a reading connection
 (`reading`) and run the step before `write_on` opens the write transaction.
-A step's record: `callbook.call_steps`; status, recording and transcription
-callbacks: `callbook.call_callbacks`. A step written late from the local
+A step's record: `callbook.calls.steps`; status, recording and transcription
+callbacks: `callbook.calls.statuses`. A step written late from the local
 spool carries its spool id in the data of its events (`SPOOL_KEY`), so
 replaying it again records nothing twice (`spooled_step_saved`).
 """
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from callbook import call_sql as sql
+from callbook.calls import sql
 from callbook.db import (
     read_connection,
     read_options,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from callbook.sqlite_writers import QueuedConnection, connection_class
+from callbook.db.sqlite_writers import QueuedConnection, connection_class
 
 # Stable constraint names, so that later migrations can name what they alter
 # (SQLite and PostgreSQL would otherwise each invent their own).
@@ -146,7 +146,7 @@ def _sqlite_begin(connection: Connection) -> None:
     # then writes cannot fail half-way with "database is locked" because
     # another connection wrote in between (SQLite cannot upgrade that read).
     # Waiting writers queue on busy_timeout instead, and before that in this
-    # service's own queue (callbook.sqlite_writers).
+    # service's own queue (callbook.db.sqlite_writers).
     dbapi_connection = connection.connection.dbapi_connection
     if not isinstance(dbapi_connection, QueuedConnection):  # pragma: no cover - see make_engine
         connection.exec_driver_sql("BEGIN IMMEDIATE")

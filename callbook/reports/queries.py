@@ -17,8 +17,8 @@ from sqlalchemy import Integer, Select, String, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from callbook.book import Call, CallMotive
-from callbook.report_figures import WEEKDAYS, CallbackFigures, Line, TicketFigures
+from callbook.calls.models import Call, CallMotive
+from callbook.reports.figures import WEEKDAYS, CallbackFigures, Line, TicketFigures
 from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketHistory
 
 # Separators of a call's motives in its signature: control characters that no

@@ -23,8 +23,8 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from callbook.db import Base
-from callbook.models import AUTHOR_LENGTH
-from ivr import clock
+from callbook.history.models import AUTHOR_LENGTH
+from schedules import clock
 
 
 class ConfigDraft(Base):

@@ -32,7 +32,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from callbook.book import Call, CallMotive
+from callbook.calls.models import Call, CallMotive
 from callbook.reports import DEFAULT_TIMEZONE, WEEKDAYS, Line, Report, build_report, in_period
 
 ExportFormat = Literal["csv", "xlsx"]

@@ -16,9 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbook import dispatch
-from callbook.audit import record_audit
-from callbook.ticketing import add_history
+from callbook.history.audit import record_audit
 from callbook.tickets import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -27,7 +25,9 @@ from callbook.tickets import (
     Callback,
     Ticket,
     TicketMessage,
+    dispatch,
 )
+from callbook.tickets.opening import add_history
 
 ACTIVE_CALLBACKS = ("pending", "claimed", "dialing")
 

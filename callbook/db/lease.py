@@ -6,7 +6,7 @@ the lease carries an expiry, so a holder that dies (kill -9, lost machine)
 frees it without anyone cleaning up: a standby takes it once it expires.
 
 Taking and renewing are conditional statements whose row count says who won
-(like claiming a callback in `callbook.dispatch`), so the same code works on
+(like claiming a callback in `callbook.tickets.dispatch`), so the same code works on
 SQLite and PostgreSQL without advisory locks.
 """
 

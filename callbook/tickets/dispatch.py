@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from callbook.ticketing import add_history
 from callbook.tickets import CLOSED_STATUSES, Callback, Ticket
+from callbook.tickets.opening import add_history
 
 ACTIVE = ("claimed", "dialing")
 CANCELABLE = ("pending", "claimed")

@@ -1,6 +1,6 @@
 """Alembic environment of the call book.
 
-Run through `callbook.schema.upgrade_database` (`ivr db upgrade`), which
+Run through `callbook.db.schema.upgrade_database` (`ivr db upgrade`), which
 passes an open connection in `config.attributes["connection"]`; otherwise a
 connection is opened from `sqlalchemy.url`. Offline mode prints the SQL.
 """
@@ -10,14 +10,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import callbook.api_tokens
-import callbook.audit
-import callbook.book
-import callbook.drafts
-import callbook.lease
-import callbook.models
-import callbook.tickets
-import callbook.users  # noqa: F401
 from callbook.db import Base, make_engine
 
 config = context.config

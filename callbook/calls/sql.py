@@ -1,7 +1,7 @@
 """The call book's hot statements, built once (SQLAlchemy Core on the ORM's tables).
 
-Used by `callbook.calls` and `callbook.call_steps` (the voice steps) and
-`callbook.call_callbacks` (status, recording and transcription callbacks). Parameter names are not
+Used by `callbook.calls` and `callbook.calls.steps` (the voice steps) and
+`callbook.calls.statuses` (status, recording and transcription callbacks). Parameter names are not
 column names where a statement has its own SET: SQLAlchemy would add those.
 """
 
@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from callbook.book import Call, CallEvent, CallMotive
-from callbook.direct import Direct
+from callbook.calls.models import Call, CallEvent, CallMotive
+from callbook.db.direct import Direct
 
 CALLS: Table = Call.__table__  # type: ignore[assignment]
 EVENTS: Table = CallEvent.__table__  # type: ignore[assignment]

@@ -24,8 +24,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CheckConstraint, Index, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from callbook.audit import record_audit
 from callbook.db import Base
+from callbook.history.audit import record_audit
 
 ROLES = ("admin", "technician", "viewer")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

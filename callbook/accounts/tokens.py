@@ -19,9 +19,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from callbook.audit import record_audit
+from callbook.accounts.users import User
 from callbook.db import Base
-from callbook.users import User
+from callbook.history.audit import record_audit
 
 TOKEN_PREFIX = "ivr_"
 SHOWN_LENGTH = 12

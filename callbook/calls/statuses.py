@@ -12,9 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from callbook import call_sql as sql
 from callbook import calls
-from callbook.calls import FINAL_STATUSES, CallForm, Database, Event
+from callbook.calls import FINAL_STATUSES, CallForm, Database, Event, sql
 
 
 def _events_of(conn: Connection, call_id: int) -> tuple[int, list[tuple[str, dict[str, Any]]]]:

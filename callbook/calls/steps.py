@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from callbook import call_sql as sql
 from callbook.calls import (
     SPOOL_KEY,
     CallForm,
@@ -29,11 +28,12 @@ from callbook.calls import (
     find_call,
     insert_call,
     new_call,
+    sql,
     write_on,
 )
 
 _INDEXED = ("structure", "route", "in_hours", "answered_at")
-"""Columns a step may set that the report indexes hold (see callbook.book.Call)."""
+"""Columns a step may set that the report indexes hold (see callbook.calls.models.Call)."""
 
 IN_HOURS_ROUTES = frozenset({"referent", "hotline", "no_phone"})
 

@@ -1,7 +1,7 @@
 """Tables of the call book. Calls, call events and tickets will join them here.
 
 Every change of schema goes with a hand-written migration in
-`callbook/migrations/versions/`.
+`callbook/db/migrations/versions/`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Index, Select, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from callbook.db import Base
-from ivr import clock
+from schedules import clock
 
 ACTOR_LENGTH = 200
 

@@ -1,0 +1,1 @@
+"""Who may use the service: admin accounts and their API tokens."""

@@ -1,0 +1,1 @@
+"""What people changed: configuration revisions and drafts, the audit log."""
