@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
@@ -252,7 +253,13 @@ def test_a_dispatcher_starting_during_a_closure_waits_for_it_and_dials_nobody(
             ticket = session.scalars(select(Ticket).where(Ticket.number == tickets[0])).one()
             ticket_actions.set_status(session, ticket, "closed", actor="theo", now=NOW)
             locked.set()  # its callback is cancelled, not yet committed
-            started.wait(timeout=0.5)  # the dispatcher is blocked meanwhile: not set
+            # The dispatcher is blocked meanwhile: `started` stays unset. (Polled with
+            # sleeps: under libfaketime, as CI runs the suite a year ahead, a timed
+            # Event.wait that runs out never returns.)
+            for _ in range(50):
+                if started.is_set():
+                    break
+                time.sleep(0.01)
 
     closing = threading.Thread(target=close_ticket)
     closing.start()
