@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from callbook.db import session_scope  # noqa: E402
 from callbook.tickets import Callback  # noqa: E402
 from ivr.app import create_app  # noqa: E402
-from ivr.callbacks import Dispatcher  # noqa: E402
+from ivr.jobs.callbacks import Dispatcher  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 from ivr.twilio_adapter import TwilioGateway  # noqa: E402
 from schedules import clock  # noqa: E402

@@ -3,7 +3,7 @@
 The call book only knows a call ended when Twilio's final status callback
 comes. When it was lost, Twilio's REST API still knows: a step that dials
 asks it whether a doubtful call still goes on (`ivr.voice.busy`), and the
-sweep closes stale calls with the status it reports (`sweep_stale_calls`).
+sweep closes stale calls with the status it reports (`ivr.jobs.sweep`).
 Without Twilio credentials (the demo) nothing is asked and the bounded rules
 of the book apply alone.
 """
@@ -14,13 +14,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from flask import Flask
 
 from callbook.calls import FINAL_STATUSES
-from callbook.db import session_scope
-from callbook.reports import retention
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
 
@@ -85,7 +82,7 @@ class CallStatuses:
         return failed_at is not None and self._monotonic() - failed_at < self._quiet
 
 
-def _gateway(app: Flask, **options: object) -> TwilioGateway | None:
+def status_gateway(app: Flask, **options: object) -> TwilioGateway | None:
     """A gateway that only reads statuses; None without Twilio credentials."""
     factory: GatewayFactory = app.extensions.get(GATEWAY, TwilioGateway)
     settings: Settings = app.config["IVR_SETTINGS"]
@@ -99,23 +96,6 @@ def webhook_statuses(app: Flask) -> CallStatuses:
     """The app's statuses for webhooks: one short try, no backoff, built once."""
     statuses: CallStatuses | None = app.extensions.get(WEBHOOK_STATUSES)
     if statuses is None:
-        gateway = _gateway(app, timeout=WEBHOOK_TIMEOUT, tries=1)
+        gateway = status_gateway(app, timeout=WEBHOOK_TIMEOUT, tries=1)
         statuses = app.extensions[WEBHOOK_STATUSES] = CallStatuses(gateway)
     return statuses
-
-
-def sweep_stale_calls(
-    app: Flask, now: datetime, older_than: timedelta = retention.SWEEP_AFTER
-) -> int:
-    """Close the calls open longer than `older_than` with the status Twilio reports.
-
-    Twilio is asked outside any transaction; a call it says still goes on
-    stays open, and one it cannot tell about is closed as "unknown" (see
-    `retention.sweep_open_calls`). Returns the number of calls closed.
-    """
-    with session_scope(app) as session:
-        stale = retention.stale_calls(session, now, older_than)
-    statuses = CallStatuses(_gateway(app))
-    reported = {sid: status for sid in stale if (status := statuses.status(sid)) is not None}
-    with session_scope(app) as session:
-        return retention.sweep_open_calls(session, now, older_than, reported=reported)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from ivr.console import ConsoleCall, Script
+from ivr.cli.console import ConsoleCall, Script
 from schedules import clock
 
 SERVICE = "+33199001000"

@@ -25,8 +25,8 @@ from callbook.calls.models import Call, CallEvent
 from callbook.db import database, session_scope
 from ivr.app import create_app
 from ivr.call_status import GATEWAY, WEBHOOK_TIMEOUT
+from ivr.jobs.scheduler import jobs
 from ivr.runtime import install_demo_if_empty
-from ivr.scheduler import jobs
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
 from schedules import clock

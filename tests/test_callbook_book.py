@@ -23,7 +23,7 @@ from callbook.db import Base, database, session_scope
 from callbook.reports import build_report
 from callbook.reports.retention import purge_older_than, sweep_open_calls
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage
-from ivr.scheduler import jobs
+from ivr.jobs.scheduler import jobs
 from schedules import clock
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book

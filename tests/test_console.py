@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from callbook.calls.models import Call
 from callbook.db import session_scope
-from ivr.console import KEY_SECONDS, ConsoleCall, ProtocolError, Script, speech_seconds
+from ivr.cli.console import KEY_SECONDS, ConsoleCall, ProtocolError, Script, speech_seconds
 from schedules import clock
 from tests.conftest import IvrRunner, paris
 

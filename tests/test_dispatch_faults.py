@@ -19,7 +19,7 @@ from twilio.http.response import Response
 from callbook.db import database, session_scope
 from callbook.tickets import Callback, Ticket, dispatch
 from ivr.app import create_app
-from ivr.callbacks import Dispatcher
+from ivr.jobs.callbacks import Dispatcher
 from ivr.runtime import active_config, install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable

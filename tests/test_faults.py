@@ -29,9 +29,9 @@ from callbook.history.models import ConfigRevision, ConfigState
 from callbook.tickets import Callback, Ticket, TicketMessage
 from ivr.app import create_app
 from ivr.config import to_data
+from ivr.jobs.scheduler import jobs
 from ivr.runtime import EXTENSION as CONFIG_EXTENSION
 from ivr.runtime import ActiveConfig, active_config
-from ivr.scheduler import jobs
 from ivr.settings import Settings
 from ivr.voice.replay import replay
 from ivr.voice.spool import REJECTED, RETRY_SECONDS, Spool, spool_of

@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from callbook.db import Base, database, lease, make_engine, session_scope
 from callbook.db.lease import SCHEDULER, SchedulerLease, acquire, current, release
-from ivr.scheduler import Leadership, _job, build
+from ivr.jobs.scheduler import Leadership, _job, build
 from schedules import clock
 
 T0 = datetime(2026, 12, 24, 16, 0, tzinfo=UTC)

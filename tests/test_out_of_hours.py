@@ -18,9 +18,9 @@ from callbook.db import database, session_scope
 from callbook.tickets import Callback, Ticket
 from ivr.admin.views.queries import TicketFilter, ticket_search
 from ivr.app import create_app
-from ivr.callbacks import Dispatcher
 from ivr.config import to_data, validate_document
 from ivr.config.revisions import save_revision
+from ivr.jobs.callbacks import Dispatcher
 from ivr.runtime import EXTENSION as CONFIG_EXTENSION
 from ivr.runtime import ActiveConfig, active_config, install_demo_if_empty
 from ivr.settings import Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.scheduler import build, jobs
+from ivr.jobs.scheduler import build, jobs
 from tests.conftest import IvrRunner
 
 

@@ -20,7 +20,7 @@ from callbook.history.audit import AuditEntry
 from callbook.tickets import Callback, Ticket, TicketHistory, dispatch
 from callbook.tickets import actions as ticket_actions
 from ivr.app import create_app
-from ivr.callbacks import Dispatcher
+from ivr.jobs.callbacks import Dispatcher
 from ivr.runtime import install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway

@@ -18,7 +18,7 @@ from callbook.calls.models import Call
 from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage
 from ivr.app import create_app
-from ivr.callbacks import Dispatcher
+from ivr.jobs.callbacks import Dispatcher
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
@@ -352,7 +352,7 @@ def test_without_twilio_credentials_dispatch_is_off(tmp_path: Path, clock_at: An
 
 
 def test_deadline_warning_then_overdue(app: Flask, clock_at: Any) -> None:
-    from ivr.deadlines import check_deadlines
+    from ivr.jobs.deadlines import check_deadlines
     from ivr.runtime import active_config
 
     # Saturday noon, an emergency between the on-call windows: an urgent voicemail.

@@ -19,8 +19,8 @@ from callbook.calls import statuses as call_callbacks
 from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket, dispatch
 from callbook.tickets.opening import add_history
-from ivr.callbacks import next_attempt
 from ivr.config import ConfigDocument
+from ivr.flows.retry import next_attempt
 from ivr.flows.speech import say, spoken_digits
 from ivr.runtime import current_config, last_known_config
 from ivr.twilio_adapter import twiml

@@ -26,13 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbook.db import lease, session_scope
 from callbook.reports import retention
-from ivr.call_status import sweep_stale_calls
-from ivr.callbacks import Dispatcher
-from ivr.deadlines import check_deadlines
+from ivr.jobs.callbacks import Dispatcher
+from ivr.jobs.deadlines import check_deadlines
+from ivr.jobs.sweep import sweep_stale_calls
 from ivr.runtime import active_config
 from schedules import clock
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ivr.scheduler")  # a stable name for log filters
 
 
 class Leadership:

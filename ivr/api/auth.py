@@ -36,7 +36,7 @@ ROUTE_ROLES: dict[str, tuple[str, ...]] = {
     "api.get_report": VIEWERS,
     "api.get_export": VIEWERS,
 }
-"""Roles of the routes of `ivr.api` (the call book), besides admin."""
+"""Roles of the call-book routes (`ivr.api.calls`, `ivr.api.reports`), besides admin."""
 
 
 def allow(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 document of /api/v1, built from the routes and their pydantic models.
 
-Routes made with `ivr.api_kit.api_route` describe themselves; the call-book
-routes of `ivr.api` are described in CALL_BOOK_ROUTES below. Path parameters
-come from the URL map itself (an `int(max=…)` converter is an integer with
-that maximum), so the document and the routing cannot disagree on them.
+Routes made with `ivr.api.kit.api_route` describe themselves; the call-book
+routes (`ivr.api.calls`, `ivr.api.reports`) are described in CALL_BOOK_ROUTES
+below. Path parameters come from the URL map itself (an `int(max=…)`
+converter is an integer with that maximum), so the document and the routing
+cannot disagree on them.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
 
-from ivr.api import PREFIX, MotivesPayload, NotePayload
-from ivr.api_auth import ROUTE_ROLES, TECHNICIANS, VIEWERS
-from ivr.api_kit import ROUTES, RouteDoc, api_route
-from ivr.api_models import Error
+from ivr.api.auth import ROUTE_ROLES, TECHNICIANS, VIEWERS
+from ivr.api.kit import PREFIX, ROUTES, RouteDoc, api_route
+from ivr.api.models import Error, MotivesPayload, NotePayload
 
 ERRORS = {
     400: "The body is not JSON",
@@ -142,7 +142,7 @@ def _models(routes: list[RouteDoc]) -> tuple[set[type[BaseModel]], set[type[Base
 def _components(routes: list[RouteDoc]) -> dict[str, Any]:
     inputs, outputs = _models(routes)
     # Answers described by a plain schema refer to these by name.
-    from ivr.api_models import CallbackOut, RevisionOut, UserOut
+    from ivr.api.models import CallbackOut, RevisionOut, UserOut
 
     outputs |= {Error, CallbackOut, RevisionOut, UserOut}
     pairs: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [

@@ -6,10 +6,9 @@ from flask import Response, jsonify
 
 from callbook.accounts.users import UserError, create_user, get_user, list_users, update_user
 from callbook.db import get_session
-from ivr.api import ApiError
-from ivr.api_auth import current_actor, current_user
-from ivr.api_kit import api_route, json_body
-from ivr.api_models import UserCreate, UserOut
+from ivr.api.auth import current_actor, current_user
+from ivr.api.kit import ApiError, api_route, json_body
+from ivr.api.models import UserCreate, UserOut
 from schedules import clock
 
 USER = "/users/<username>"

@@ -52,7 +52,7 @@ def call(
     exits non-zero if the service answers something Twilio could not use.
     """
     from ivr.app import create_app
-    from ivr.console import ConsoleCall, ProtocolError, Script
+    from ivr.cli.console import ConsoleCall, ProtocolError, Script
     from ivr.runtime import NoActiveConfig, current_config
     from ivr.settings import get_settings
     from schedules import clock

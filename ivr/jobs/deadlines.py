@@ -13,7 +13,7 @@ from callbook.tickets import OPEN_STATUSES, Ticket
 from callbook.tickets.opening import add_history
 from ivr.config import ConfigDocument, Priority
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ivr.deadlines")  # a stable name for log filters
 
 WARN_SHARE = 0.25
 """Warn when less than this share of the ticket's business hours is left (at least 1 h)."""

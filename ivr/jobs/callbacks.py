@@ -19,9 +19,10 @@ import phonenumbers
 from flask import Flask
 
 from callbook.db import session_scope
-from callbook.tickets import CLOSED_STATUSES, Callback, Ticket, dispatch
+from callbook.tickets import CLOSED_STATUSES, Ticket, dispatch
 from callbook.tickets.opening import add_history
 from ivr.config import ConfigDocument
+from ivr.flows.retry import next_attempt
 from ivr.flows.routing import oncall_legs
 from ivr.flows.speech import spoken_when
 from ivr.runtime import active_config
@@ -29,7 +30,7 @@ from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
 from schedules import clock
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ivr.callbacks")  # a stable name for log filters
 
 STALE_CLAIM = timedelta(minutes=5)
 LOST_OUTCOME = timedelta(minutes=30)
@@ -69,22 +70,6 @@ def is_mobile(number: str) -> bool:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
-
-
-def next_attempt(doc: ConfigDocument, callback: Callback, now: datetime) -> datetime | None:
-    """The next moment worth trying again: after the spacing, within opening hours."""
-    base = now + timedelta(minutes=doc.tickets.callback_spacing_minutes)
-    if callback.answering == "oncall":
-        if doc.oncall is None:
-            return None
-        schedule = doc.oncall.schedule
-        if schedule.window_at(base) is not None:
-            return base
-        window = schedule.next_window(base)
-        return window[0] if window else None
-    structure = doc.structure(callback.answering)
-    calendar = doc.calendar(structure.calendar if structure else doc.hotline.calendar)
-    return calendar.next_opening(base)
 
 
 class Dispatcher:

@@ -20,10 +20,9 @@ from callbook.tickets import Callback, actions
 from ivr.admin.pagekit import default_zone
 from ivr.admin.pages_tickets import CALLBACK_VIEWS, PAGE_SIZE
 from ivr.admin.views import queries
-from ivr.api import ApiError
-from ivr.api_auth import TECHNICIANS, current_actor
-from ivr.api_kit import api_route, json_body, query_args
-from ivr.api_models import (
+from ivr.api.auth import TECHNICIANS, current_actor
+from ivr.api.kit import ApiError, api_route, json_body, query_args
+from ivr.api.models import (
     MAX_ID,
     CallbackOut,
     CallbackQuery,

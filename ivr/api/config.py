@@ -22,10 +22,9 @@ from callbook.history.revisions import (
 )
 from ivr.admin.diffs import summarize, yaml_diff
 from ivr.admin.drafts import PublishRefused, publish_draft, roll_back, save_edit, working
-from ivr.api import ApiError
-from ivr.api_auth import current_actor
-from ivr.api_kit import api_route, json_body, query_args
-from ivr.api_models import (
+from ivr.api.auth import current_actor
+from ivr.api.kit import ApiError, api_route, json_body, query_args
+from ivr.api.models import (
     MAX_ID,
     ActivationOut,
     ActiveConfigOut,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from callbook.accounts.users import ROLES
+from ivr.cli.kit import app_context, default_author
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -46,11 +47,10 @@ def users_create(username: str, role: str, display_name: str, password_stdin: bo
     """Create account USERNAME with ROLE; the password is prompted (or read from stdin)."""
     from callbook.accounts.users import UserError, create_user
     from callbook.db import session_scope
-    from ivr.cli import _app_context, _default_author
     from schedules import clock
 
     password = _password(password_stdin)
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         try:
             user = create_user(
                 session,
@@ -58,7 +58,7 @@ def users_create(username: str, role: str, display_name: str, password_stdin: bo
                 password,
                 role=role,
                 display_name=display_name,
-                actor=f"cli:{_default_author()}",
+                actor=f"cli:{default_author()}",
                 now=clock.now(),
             )
         except UserError as exc:
@@ -73,13 +73,12 @@ def users_set_password(username: str, password_stdin: bool) -> None:
     """Give USERNAME a new password; their open sessions end. Re-enables a disabled account."""
     from callbook.accounts.users import UserError, set_password, update_user
     from callbook.db import session_scope
-    from ivr.cli import _app_context, _default_author
     from schedules import clock
 
     password = _password(password_stdin)
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         user = _user(session, username)
-        actor, now = f"cli:{_default_author()}", clock.now()
+        actor, now = f"cli:{default_author()}", clock.now()
         try:
             set_password(session, user, password, actor=actor, now=now)
         except UserError as exc:
@@ -94,12 +93,11 @@ def users_disable(username: str) -> None:
     """Disable USERNAME: no more logins, open sessions end; the account and its history stay."""
     from callbook.accounts.users import update_user
     from callbook.db import session_scope
-    from ivr.cli import _app_context, _default_author
     from schedules import clock
 
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         user = _user(session, username)
-        update_user(session, user, actor=f"cli:{_default_author()}", now=clock.now(), active=False)
+        update_user(session, user, actor=f"cli:{default_author()}", now=clock.now(), active=False)
         click.echo(f"user {user.username} disabled")
 
 
@@ -114,10 +112,9 @@ def users_link(username: str, technician: str) -> None:
     from callbook.accounts.users import update_user
     from callbook.db import session_scope
     from callbook.history.revisions import active_revision
-    from ivr.cli import _app_context, _default_author
     from schedules import clock
 
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         user = _user(session, username)
         if technician != "-":
             rev = active_revision(session)
@@ -128,7 +125,7 @@ def users_link(username: str, technician: str) -> None:
                     f"(known: {', '.join(known) or 'none'})"
                 )
         update_user(
-            session, user, actor=f"cli:{_default_author()}", now=clock.now(),
+            session, user, actor=f"cli:{default_author()}", now=clock.now(),
             technician="" if technician == "-" else technician,
         )  # fmt: skip
         linked = f"linked to technician {technician}" if technician != "-" else "unlinked"
@@ -146,12 +143,11 @@ def users_token(username: str, revoke: bool) -> None:
     """
     from callbook.accounts.tokens import issue_token, revoke_tokens
     from callbook.db import session_scope
-    from ivr.cli import _app_context, _default_author
     from schedules import clock
 
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         user = _user(session, username)
-        actor, now = f"cli:{_default_author()}", clock.now()
+        actor, now = f"cli:{default_author()}", clock.now()
         if revoke:
             count = revoke_tokens(session, user, actor=actor, now=now)
             click.echo(f"{count} token(s) of {user.username} revoked")
@@ -171,9 +167,8 @@ def users_list() -> None:
     """Every account: username, role, active or disabled, display name."""
     from callbook.accounts.users import list_users
     from callbook.db import session_scope
-    from ivr.cli import _app_context
 
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         users = list_users(session)
         if not users:
             click.echo("no user yet: run `ivr users create NAME --role admin`", err=True)

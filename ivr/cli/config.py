@@ -1,106 +1,21 @@
-"""The `ivr` command line: verb-noun commands, one group per surface."""
+"""`ivr config`: the routing configuration's revisions, from a YAML file and back."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from ivr.settings import get_settings
+from ivr.cli.kit import AUTHOR, app_context
 
 if TYPE_CHECKING:
-    from flask import Flask
     from sqlalchemy.orm import Session
 
     from callbook.history.models import ConfigRevision
     from ivr.config import ConfigDocument, ConfigInvalid
 
-
-@click.group()
-def main() -> None:
-    """IVR hotline service: webhooks for Twilio, call book, schedules."""
-
-
-@main.command()
-@click.option("--host", default=None, help="Address to listen on (default: IVR_HOST).")
-@click.option("--port", default=None, type=int, help="Port (default: IVR_PORT).")
-@click.option("--workers", default=None, type=int, help="Web workers (default: IVR_WORKERS).")
-@click.option(
-    "--scheduler/--no-scheduler",
-    default=True,
-    show_default=True,
-    help="Also run the scheduler (one process, beside the web workers).",
-)
-def serve(host: str | None, port: int | None, workers: int | None, scheduler: bool) -> None:
-    """Run the web service under gunicorn (embedded SQLite and demo configuration by default)."""
-    import subprocess
-    import sys
-
-    from ivr.app import create_app
-    from ivr.server import GunicornServer
-
-    settings = get_settings()
-    app = create_app(settings)
-    bind = f"{host or settings.host}:{port or settings.port}"
-    click.echo(f"ivr: serving on http://{bind}  (database: {settings.effective_database_url})")
-    # The scheduler is its own process, never one per web worker.
-    child = subprocess.Popen([sys.executable, "-m", "ivr.cli", "scheduler"]) if scheduler else None
-    try:
-        GunicornServer(
-            app, {"bind": bind, "workers": workers or settings.workers, "accesslog": "-"}
-        ).run()
-    finally:
-        if child is not None:
-            child.terminate()
-            child.wait(timeout=10)
-
-
-# -- helpers shared by the commands below --------------------------------------
-
-
-def _default_author() -> str:
-    return os.environ.get("USER") or "cli"
-
-
-AUTHOR = click.option(
-    "--author",
-    default=_default_author,
-    help="Name recorded with the change (default: $USER, else 'cli').",
-)
 INPUT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-@contextmanager
-def _app_context() -> Iterator[Flask]:
-    """The app, in its context; database failures become a message and exit code 1."""
-    from alembic.util import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from callbook.db import database
-    from ivr.app import create_app
-
-    try:
-        app = create_app()
-    except (SQLAlchemyError, CommandError) as exc:
-        raise click.ClickException(f"database error: {_reason(exc)}") from exc
-    try:
-        with app.app_context():
-            yield app
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"database error: {_reason(exc)} (has `ivr db upgrade` been run?)"
-        ) from exc
-    finally:
-        database(app).engine.dispose()
-
-
-def _reason(exc: Exception) -> str:
-    """The driver's own message, without SQLAlchemy's statement and help link."""
-    return str(getattr(exc, "orig", None) or exc).strip()
 
 
 def _read(path: Path) -> str:
@@ -140,34 +55,10 @@ def _warn_coverage(doc: ConfigDocument) -> None:
         click.echo(f"warning: {problem}", err=True)
 
 
-# -- ivr db ---------------------------------------------------------------------
-
-
-@main.group("db")
-def db_group() -> None:
-    """The database: schema migrations."""
-
-
-@db_group.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the database schema up to date; running it again changes nothing."""
-    from sqlalchemy import make_url
-
-    from callbook.db import database
-    from callbook.db.schema import schema_version, upgrade_database
-
-    with _app_context() as app:
-        url = app.config["DATABASE_URL"]
-        upgrade_database(url)
-        version = schema_version(database(app).engine)
-        shown = make_url(url).render_as_string(hide_password=True)
-        click.echo(f"database {shown} at schema version {version}")
-
-
 # -- ivr config -------------------------------------------------------------------
 
 
-@main.group("config")
+@click.group("config")
 def config_group() -> None:
     """Routing configuration: validate, import, export, history, roll back.
 
@@ -202,7 +93,7 @@ def config_import(file: Path, comment: str | None, author: str) -> None:
     from ivr.config.revisions import save_revision
 
     doc = _validate(file, refused=f"{file} is refused; {UNCHANGED}")
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         rev = save_revision(
             session, doc, author=author, comment=comment or f"imported from {file.name}"
         )
@@ -223,7 +114,7 @@ def config_export(number: int | None, output: Path | None) -> None:
     from callbook.history.revisions import active_revision
     from ivr.config.revisions import canonical_yaml
 
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         rev = active_revision(session) if number is None else _revision(session, number)
         if rev is None:
             raise click.ClickException("no revision is active: run `ivr config import FILE`")
@@ -249,7 +140,7 @@ def config_history() -> None:
     from callbook.db import session_scope
     from callbook.history.revisions import active_revision_id, list_revisions
 
-    with _app_context() as app, session_scope() as session:
+    with app_context() as app, session_scope() as session:
         zone = ZoneInfo(app.config["IVR_SETTINGS"].default_timezone)
         active = active_revision_id(session)
         revisions = list_revisions(session)
@@ -271,7 +162,7 @@ def config_diff(a: int, b: int) -> None:
     from callbook.db import session_scope
     from ivr.config.revisions import diff_revisions
 
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         text = diff_revisions(_revision(session, a), _revision(session, b))
     if text:
         click.echo(text, nl=False)
@@ -292,7 +183,7 @@ def config_activate(number: int, author: str) -> None:
     from ivr.config import ConfigInvalid
     from ivr.config.revisions import activate_revision
 
-    with _app_context(), session_scope() as session:
+    with app_context(), session_scope() as session:
         try:
             activate_revision(session, number, author=author)
         except UnknownRevision as exc:
@@ -309,23 +200,3 @@ def _revision(session: Session, number: int) -> ConfigRevision:
     if rev is None:
         raise click.ClickException(f"no revision {number}: see `ivr config history`")
     return rev
-
-
-def _register() -> None:
-    from ivr.cli_call import call
-    from ivr.cli_callbook import callbook
-    from ivr.cli_ops import callbacks_group, jobs_group, scheduler
-    from ivr.cli_users import users_group
-
-    main.add_command(call)
-    main.add_command(callbook)
-    main.add_command(scheduler)
-    main.add_command(jobs_group)
-    main.add_command(callbacks_group)
-    main.add_command(users_group)
-
-
-_register()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,4 +1,8 @@
-"""What the API modules share: declared routes (for the OpenAPI document), bodies, queries.
+"""What the API modules share: the blueprint, errors, declared routes, bodies, queries.
+
+Every route needs `Authorization: Bearer <token>` (`ivr.api.auth`); every
+error is JSON, `{"error": …, "fields": […]}`, with a 4xx status: bad input
+never produces a 5xx.
 
 `api_route` registers a view on the API blueprint and records what the
 OpenAPI document needs to describe it: method, path, roles, the pydantic
@@ -11,11 +15,61 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import request
+from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
-from ivr.api import ApiError, bp
-from ivr.api_auth import allow
+from ivr.api.auth import allow, require_token
+from ivr.inputs import refuse_nul_api
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+
+
+class ApiError(Exception):
+    """An answer with a 4xx status and the fields at fault."""
+
+    def __init__(self, status: int, error: str, fields: list[str] | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.fields = fields or []
+
+
+def json_error(status: int, error: str, fields: list[str] | None = None) -> Response:
+    response = jsonify(error=error, fields=fields or [])
+    response.status_code = status
+    return response
+
+
+# -- errors and guards -------------------------------------------------------------------
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return json_error(exc.status, exc.error, exc.fields)
+
+
+@bp.errorhandler(SQLAlchemyError)
+def _database_error(exc: SQLAlchemyError) -> Response:
+    current_app.logger.error("API: database error: %s", exc)
+    return json_error(503, "the call book is unavailable, try again later")
+
+
+def http_error(exc: HTTPException) -> Response | HTTPException:
+    """JSON for every HTTP error under /api/v1, routing errors (404, 405, 413) included."""
+    if not request.path.startswith(PREFIX + "/") and request.path != PREFIX:
+        return exc
+    return json_error(exc.code or 400, exc.description or exc.name)
+
+
+# Personal tokens with roles (`ivr.api.auth`) guard every route.
+bp.before_request(require_token)
+bp.before_request(refuse_nul_api)  # after the token: strangers learn nothing
+
+
+# -- declared routes ---------------------------------------------------------------------
 
 M = TypeVar("M", bound=BaseModel)
 Schema = type[BaseModel] | dict[str, Any]

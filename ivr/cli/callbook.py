@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +11,8 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
+from ivr.cli.kit import app_context, default_author
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -19,15 +20,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 DAY = click.DateTime(formats=["%Y-%m-%d"])
-
-
-@contextmanager
-def _app() -> Iterator[Flask]:
-    # ivr.cli imports this module while it registers its commands: import it late.
-    from ivr.cli import _app_context
-
-    with _app_context() as app:
-        yield app
 
 
 def _zone(app: Flask) -> str:
@@ -50,10 +42,6 @@ def _text_output(file: Path) -> Iterator[TextIO]:
         return
     with file.open("w", encoding="utf-8", newline="") as out:
         yield out
-
-
-def _author() -> str:
-    return os.environ.get("USER") or "cli"
 
 
 PERIOD_OPTIONS = [
@@ -82,7 +70,7 @@ def report(first: datetime, last: datetime, structure: str | None) -> None:
     from callbook.reports import build_report
     from schedules import clock
 
-    with _app() as app, session_scope() as session:
+    with app_context() as app, session_scope() as session:
         zone = _zone(app)
         start, end = _span(first, last, zone)
         figures = build_report(session, start, end, structure=structure, tz=zone, now=clock.now())
@@ -121,7 +109,7 @@ def export(
     fmt = fmt or ("xlsx" if file.suffix.lower() == ".xlsx" else "csv")
     if fmt == "xlsx" and str(file) == "-":
         raise click.BadParameter("an XLSX file cannot go to standard output", param_hint="FILE")
-    with _app() as app, session_scope() as session:
+    with app_context() as app, session_scope() as session:
         zone = _zone(app)
         start, end = _span(first, last, zone)
         try:
@@ -160,7 +148,9 @@ def export(
     is_flag=True,
     help="The keys become the call's whole set: drop the caller's choices not listed.",
 )
-@click.option("--author", default=_author, help="Name recorded (default: $USER, else 'cli').")
+@click.option(
+    "--author", default=default_author, help="Name recorded (default: $USER, else 'cli')."
+)
 def motives(call_sid: str, keys: tuple[str, ...], replace_caller: bool, author: str) -> None:
     """Set the motives of call CALL_SID, as a technician, to KEYS (motive keys).
 
@@ -172,7 +162,7 @@ def motives(call_sid: str, keys: tuple[str, ...], replace_caller: bool, author: 
     from ivr.runtime import current_config
     from schedules import clock
 
-    with _app(), session_scope() as session:
+    with app_context(), session_scope() as session:
         _, doc = current_config()
         families = {m.key: str(m.family) for m in doc.motives}
         pairs = [(key, families.get(key, "")) for key in keys]
@@ -199,14 +189,16 @@ def motives(call_sid: str, keys: tuple[str, ...], replace_caller: bool, author: 
 @callbook.command("note")
 @click.argument("call_sid")
 @click.argument("text")
-@click.option("--author", default=_author, help="Name recorded (default: $USER, else 'cli').")
+@click.option(
+    "--author", default=default_author, help="Name recorded (default: $USER, else 'cli')."
+)
 def note(call_sid: str, text: str, author: str) -> None:
     """Replace the note of call CALL_SID with TEXT ('' clears it)."""
     from callbook.calls.annotate import UnknownCall, set_note
     from callbook.db import session_scope
     from schedules import clock
 
-    with _app(), session_scope() as session:
+    with app_context(), session_scope() as session:
         try:
             set_note(session, call_sid, text, author=author, now=clock.now())
         except UnknownCall as exc:
@@ -229,10 +221,10 @@ def sweep(hours: float) -> None:
     A call Twilio says still goes on stays open; without Twilio (or when it
     cannot be reached) the status is 'unknown'.
     """
-    from ivr.call_status import sweep_stale_calls
+    from ivr.jobs.sweep import sweep_stale_calls
     from schedules import clock
 
-    with _app() as app:
+    with app_context() as app:
         closed = sweep_stale_calls(app, clock.now(), timedelta(hours=hours))
     click.echo(f"{closed} open call{'s' if closed != 1 else ''} closed")
 
@@ -250,7 +242,7 @@ def purge(dry_run: bool) -> None:
     from callbook.reports.retention import purge_older_than
     from schedules import clock
 
-    with _app() as app, session_scope() as session:
+    with app_context() as app, session_scope() as session:
         days = app.config["IVR_SETTINGS"].retention_days
         result = purge_older_than(session, clock.now() - timedelta(days=days), dry_run=dry_run)
     click.echo(f"{result}, retention {days} days")

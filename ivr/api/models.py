@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TicketStatus = Literal["new", "assigned", "in_progress", "waiting", "resolved", "closed"]
 Priority = Literal["urgent", "high", "normal", "low"]
@@ -30,6 +30,31 @@ class Error(BaseModel):
 
     error: str
     fields: list[str]
+
+
+# -- calls ---------------------------------------------------------------------------
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    author: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class MotivesPayload(Payload):
+    motives: list[str] = Field(max_length=20, description="Motive keys of the configuration.")
+    replace_caller: bool = Field(
+        default=False, description="Also drop the caller's own choices that are not listed."
+    )
+
+
+class NotePayload(Payload):
+    note: str = Field(max_length=10_000)
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return "" if value is None else value
 
 
 # -- configuration ---------------------------------------------------------------------

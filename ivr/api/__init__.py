@@ -1,0 +1,24 @@
+"""The JSON API (/api/v1): the call book for technicians' tools and reporting.
+
+One module per resource (calls, reports and exports, config, tickets and
+callbacks, users, the OpenAPI document), all on the blueprint of
+`ivr.api.kit`; `ivr.api.auth` says who may call what, `ivr.api.models`
+holds the pydantic bodies and answers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from ivr.api.kit import bp, http_error
+
+
+def init_app(app: Flask) -> None:
+    # Each resource module adds its routes to `bp` when imported.
+    from ivr.api import calls, config, openapi, reports, tickets, users  # noqa: F401
+
+    app.register_blueprint(bp)
+    # Routing errors happen before a blueprint is chosen: handle them app-wide,
+    # for our prefix only.
+    app.register_error_handler(HTTPException, http_error)

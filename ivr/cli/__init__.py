@@ -1,0 +1,30 @@
+"""The `ivr` command line: verb-noun commands, one group per surface.
+
+One module per command group; what they share (the app in its context, the
+author of a change) is in `ivr.cli.kit`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ivr.cli.call import call
+from ivr.cli.callbacks import callbacks_group
+from ivr.cli.callbook import callbook
+from ivr.cli.config import config_group
+from ivr.cli.db import db_group
+from ivr.cli.scheduler import jobs_group, scheduler
+from ivr.cli.serve import serve
+from ivr.cli.users import users_group
+
+
+@click.group()
+def main() -> None:
+    """IVR hotline service: webhooks for Twilio, call book, schedules."""
+
+
+for command in (
+    serve, db_group, config_group, call, callbook, scheduler, jobs_group, callbacks_group,
+    users_group,
+):  # fmt: skip
+    main.add_command(command)
