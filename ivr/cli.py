@@ -315,8 +315,11 @@ def _register() -> None:
     from ivr.cli_call import call
     from ivr.cli_callbook import callbook
     from ivr.cli_ops import callbacks_group, jobs_group, scheduler
+    from ivr.cli_privacy import COMMANDS as PRIVACY_COMMANDS
     from ivr.cli_users import users_group
 
+    for command in PRIVACY_COMMANDS:  # `ivr callbook erase`, `ivr callbook subject-access`
+        callbook.add_command(command)
     main.add_command(call)
     main.add_command(callbook)
     main.add_command(scheduler)
