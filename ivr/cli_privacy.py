@@ -97,9 +97,9 @@ def erase(caller: str, dry_run: bool, author: str) -> None:
     """Erase everything held about one caller's number (right to erasure).
 
     Calls, motive lines, tickets and callbacks stay for the figures with every
-    personal field blanked; call events, messages and transcriptions go; open
-    tickets are closed and waiting callbacks cancelled; the contact entry
-    leaves the configuration (a new revision); recordings are queued for
+    personal field blanked (an open ticket stays open); call events, recording
+    links and transcriptions go; waiting callbacks are cancelled; the contact
+    entry leaves the configuration (a new revision); recordings are queued for
     deletion at Twilio. The audit log names the caller by a hash only.
     """
     from callbook.db import session_scope

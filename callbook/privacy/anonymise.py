@@ -4,9 +4,9 @@ Rows that reports count keep their place: a ticket keeps its number,
 structure, motive, priority and deadline; a callback its kind, status and
 times; a call its times, route, structure and motives. What goes: numbers,
 names, Twilio SIDs (a unique one becomes `placeholder(id)`), recording
-URLs, transcriptions, error texts, the flow state and the notes. A ticket
-still open is closed and a callback nobody has placed yet is cancelled:
-there is nobody left to answer. Each function takes ids, works in chunks
+URLs, transcriptions, error texts, the flow state and the notes. A callback
+nobody has placed yet is cancelled: there is nobody left to call; the purge
+also closes the expired tickets still open. Each function takes ids, works in chunks
 (IN lists stay short on every database) and flushes; the caller commits.
 """
 
@@ -52,6 +52,7 @@ def clear_messages(session: Session, ids: Sequence[int], *, reason: str, now: da
             select(TicketMessage.id, TicketMessage.recording_sid, Ticket.caller_number)
             .outerjoin(Ticket, Ticket.id == TicketMessage.ticket_id)
             .where(TicketMessage.id.in_(chunk))
+            .order_by(TicketMessage.id)
         ).all()
         sids = [(sid, _subject(caller or "")) for _, sid, caller in rows]
         queued += queue_deletions(session, sids, reason=reason, now=now)
@@ -103,17 +104,21 @@ def clear_callbacks(
 
 
 def clear_tickets(
-    session: Session, ids: Sequence[int], *, actor: str, action: str, now: datetime
+    session: Session, ids: Sequence[int], *, actor: str, action: str, close: bool, now: datetime
 ) -> tuple[int, int]:
-    """Close the open tickets among `ids`, blank their callers and the SIDs of their
-    history: (blanked, closed). `action` names the closure in each ticket's history."""
+    """Blank the callers of tickets `ids` and the SIDs of their history: (blanked, closed).
+
+    With `close`, the open ones are closed, `action` naming the closure in
+    their history; without, each ticket's history gets `action` (an open one
+    stays open: the request itself may still need work).
+    """
     cleared = closed = 0
     for chunk in chunks(ids):
         still_open = list(
             session.scalars(
                 select(Ticket.id).where(Ticket.id.in_(chunk), Ticket.status.in_(OPEN_STATUSES))
             )
-        )
+        ) if close else []  # fmt: skip
         if still_open:
             session.execute(
                 update(Ticket)
@@ -121,9 +126,9 @@ def clear_tickets(
                 .values(status="closed", updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            for ticket_id in still_open:
-                _history(session, ticket_id, actor, action, {"after": "closed"}, now)
             closed += len(still_open)
+        for ticket_id in still_open if close else chunk:
+            _history(session, ticket_id, actor, action, {"after": "closed"} if close else {}, now)
         result = session.execute(
             update(Ticket)
             .where(Ticket.id.in_(chunk))
@@ -165,6 +170,7 @@ def event_recordings(session: Session, calls: ColumnElement[bool]) -> list[tuple
         select(CallEvent.data, Call.from_number)
         .join(Call, Call.id == CallEvent.call_id)
         .where(calls, CallEvent.kind.in_(RECORDING_EVENTS))
+        .order_by(CallEvent.id)
     ).all()
     return [
         (data["sid"], _subject(caller))

@@ -5,9 +5,10 @@
 events and motive lines, its tickets with their messages and history, its
 callbacks, and the recordings named by any of them. `apply` then keeps the
 calls, motive lines, tickets and callbacks (the reports count them) with
-every personal field blanked, deletes the call events, closes the open
-tickets, cancels the callbacks still waiting and queues the recordings for
-deletion at Twilio. The configuration's contact entry is the web service's
+every personal field blanked, deletes the call events, cancels the
+callbacks still waiting and queues the recordings for deletion at Twilio. An
+open ticket stays open (the request may still need work) with a history
+line saying its caller was erased. The configuration's contact entry is the web service's
 part (`ivr.privacy`); `forget_in_documents` clears the number from what is
 stored as documents (configuration revisions, the draft, the audit log).
 """
@@ -126,21 +127,20 @@ def _recordings(session: Session, found: ErasurePlan) -> list[str]:
 
 def apply(session: Session, found: ErasurePlan, *, actor: str, now: datetime) -> dict[str, int]:
     """Erase what `found` lists; counts per kind, as `ErasurePlan.counts`, plus the
-    tickets closed and callbacks cancelled. The audit entries of its calls lose their
-    CallSid and notes."""
+    callbacks cancelled. The audit entries of its calls lose their CallSid and notes."""
     subject = found.subject
     queue_deletions(
         session, [(sid, subject) for sid in found.recordings], reason="erasure", now=now
     )
     anonymise.clear_messages(session, found.messages, reason="erasure", now=now)
     _, canceled = anonymise.clear_callbacks(session, found.callbacks, actor=actor, now=now)
-    _, closed = anonymise.clear_tickets(
-        session, found.tickets, actor=actor, action="privacy.erased", now=now
+    anonymise.clear_tickets(
+        session, found.tickets, actor=actor, action="privacy.erased", close=False, now=now
     )
     anonymise.clear_calls(session, found.calls, found.number)
     _forget_call_audit(session, dict(zip(found.call_sids, found.calls, strict=True)))
     session.expire_all()
-    return {**found.counts(), "closed": closed, "canceled": canceled}
+    return {**found.counts(), "canceled": canceled}
 
 
 def _forget_call_audit(session: Session, calls: dict[str, int]) -> None:

@@ -64,7 +64,7 @@ def queue_deletions(
     wanted = {sid: subject for sid, subject in sids if is_recording_sid(sid)}
     if not wanted:
         return 0
-    listed = sorted(wanted)
+    listed = list(wanted)  # in the order given: the oldest are deleted first
     known = already_queued(session, listed)
     added = [sid for sid in listed if sid not in known]
     session.add_all(

@@ -266,7 +266,7 @@ def purge_older_than(
         session, callbacks, actor="retention", now=now
     )
     _, closed = anonymise.clear_tickets(
-        session, tickets, actor="retention", action="retention.closed", now=now
+        session, tickets, actor="retention", action="retention.closed", close=True, now=now
     )
     found = anonymise.event_recordings(session, expired(cutoff))
     held = anonymise.still_referenced(session, sorted({sid for sid, _ in found}))
