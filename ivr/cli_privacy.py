@@ -50,6 +50,12 @@ def _number(text: str) -> str:
         ) from exc
 
 
+def _service_number(number: str) -> click.BadParameter:
+    return click.BadParameter(
+        f"{number} is one of the service's own numbers, not a caller's", param_hint="'--caller'"
+    )
+
+
 CALLER = click.option(
     "--caller", required=True, help="The caller's number: 06 12 34 56 78 or +33612345678."
 )
@@ -103,15 +109,18 @@ def erase(caller: str, dry_run: bool, author: str) -> None:
     deletion at Twilio. The audit log names the caller by a hash only.
     """
     from callbook.db import session_scope
-    from ivr.privacy import erase_caller
+    from ivr.privacy import ServiceNumber, erase_caller
     from schedules import clock
 
     number = _number(caller)
     with _app() as app:
-        with session_scope() as session:
-            result = erase_caller(
-                session, number, author=f"cli:{author}", now=clock.now(), dry_run=dry_run
-            )
+        try:
+            with session_scope() as session:
+                result = erase_caller(
+                    session, number, author=f"cli:{author}", now=clock.now(), dry_run=dry_run
+                )
+        except ServiceNumber as exc:
+            raise _service_number(number) from exc
         if result.nothing:
             click.echo(f"nothing is held about caller {result.subject}")
             return
@@ -133,12 +142,16 @@ def subject_access(caller: str, author: str, file: Path) -> None:
     default) writes to standard output.
     """
     from callbook.db import session_scope
+    from ivr.privacy import ServiceNumber
     from ivr.privacy import subject_access as gather
     from schedules import clock
 
     number = _number(caller)
-    with _app(), session_scope() as session:
-        data = gather(session, number, author=f"cli:{author}", now=clock.now())
+    try:
+        with _app(), session_scope() as session:
+            data = gather(session, number, author=f"cli:{author}", now=clock.now())
+    except ServiceNumber as exc:
+        raise _service_number(number) from exc
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if str(file) == "-":
         click.echo(text, nl=False)

@@ -34,12 +34,21 @@ class InvalidNumber(ValueError):
     """The text typed is not a phone number."""
 
 
+class ServiceNumber(ValueError):
+    """The number is the service's own: every inbound call was made to it."""
+
+
 def normalise_caller(text: str) -> str:
     """'06 12 34 56 78' -> '+33612345678', as calls store Twilio's `From`."""
     number = try_e164(text.strip()) if text and len(text) <= 40 else None
     if number is None:
         raise InvalidNumber(text)
     return number
+
+
+def _refuse_service_number(active: tuple[int, ConfigDocument] | None, number: str) -> None:
+    if active and number in {*active[1].service.numbers, active[1].service.outgoing_caller_id}:
+        raise ServiceNumber(number)
 
 
 def purge(
@@ -96,10 +105,12 @@ def erase_caller(
     them); call events go; recordings are queued for deletion at Twilio; the
     contact entry leaves the configuration as a new active revision, the
     draft, and the revisions stored before (so no rollback brings it back).
-    The audit log gets one entry under the number's hash.
+    The audit log gets one entry under the number's hash. The service's own
+    numbers are refused (`ServiceNumber`): every inbound call was made to them.
     """
-    found = erasure.plan(session, number)
     active = _active_document(session)
+    _refuse_service_number(active, number)
+    found = erasure.plan(session, number)
     contacts = [c for c in active[1].contacts if c.number == number] if active else []
     counts = {**found.counts(), "contacts": len(contacts) or _draft_contacts(session, number)}
     result = Erasure(subject_hash(number), counts, dry_run=dry_run)
@@ -127,8 +138,9 @@ def erase_caller(
 
 def subject_access(session: Session, number: str, *, author: str, now: datetime) -> dict[str, Any]:
     """Everything held about `number` as JSON-able data; the export is audited (by hash)."""
-    data = access.subject_access(session, number)
     active = _active_document(session)
+    _refuse_service_number(active, number)
+    data = access.subject_access(session, number)
     data["contacts"] = [
         c.model_dump(mode="json")
         for c in (active[1].contacts if active else [])

@@ -53,6 +53,8 @@ def gateway_or_reason(app: Flask) -> tuple[TwilioGateway | None, str]:
     """A gateway for REST requests that need no public URL, or why there is none."""
     factory: GatewayFactory = app.extensions.get(GATEWAY, TwilioGateway)
     settings: Settings = app.config["IVR_SETTINGS"]
+    if not settings.twilio_configured:
+        return None, "recordings wait: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
     try:
         return factory(settings, outbound=False), ""
     except TwilioUnavailable as exc:

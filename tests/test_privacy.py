@@ -119,6 +119,8 @@ def test_a_wrong_number_is_refused(runner: IvrRunner) -> None:
     result = runner.invoke("callbook", "erase", "--caller", "04 65")
     assert result.exit_code == 2 and "'04 65' is not a phone number" in result.output
     assert runner.invoke("callbook", "subject-access", "--caller", "x").exit_code == 2
+    own = runner.invoke("callbook", "erase", "--caller", "01 99 00 10 00")  # the service's number
+    assert own.exit_code == 2 and "+33199001000 is one of the service's own numbers" in own.output
 
 
 def test_subject_access_holds_that_number_only(
@@ -195,6 +197,8 @@ def test_admin_erases_after_confirming(app: Flask, book: dict[str, Any], at_noon
     wrong = admin.post("/admin/privacy/erase", data=form(admin, number="06 12"))
     assert wrong.status_code == 422
     assert "« 06 12 » n&#39;est pas un numéro de téléphone" in wrong.get_data(as_text=True)
+    own = admin.post("/admin/privacy/erase", data=form(admin, number="+33199001000", confirm="1"))
+    assert own.status_code == 422 and "numéro du service lui-même" in own.get_data(as_text=True)
 
     before = stored_text(app)
     preview = admin.post("/admin/privacy/erase", data=form(admin, number=PAUL_TYPED))

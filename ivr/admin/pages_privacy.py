@@ -18,7 +18,14 @@ from callbook.privacy.recordings import waiting_count
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.editing import actor
-from ivr.privacy import Erasure, InvalidNumber, erase_caller, normalise_caller, subject_access
+from ivr.privacy import (
+    Erasure,
+    InvalidNumber,
+    ServiceNumber,
+    erase_caller,
+    normalise_caller,
+    subject_access,
+)
 from ivr.settings import Settings
 from schedules import clock
 
@@ -33,6 +40,7 @@ KINDS = (
     ("contacts", "fiche de contact (retirée de la configuration : nouvelle révision)"),
     ("recordings", "enregistrements à supprimer chez Twilio"),
 )
+SERVICE_NUMBER = "{number} est un numéro du service lui-même, pas celui d'un appelant."
 NOT_A_NUMBER = "« {text} » n'est pas un numéro de téléphone (ex. 06 12 34 56 78 ou +33612345678)."
 
 
@@ -77,7 +85,12 @@ def privacy_erase() -> Page:
         return _page(number=request.form.get("number", "")[:40], error=error, status=422)
     session = get_session()
     confirmed = request.form.get("confirm") == "1"
-    result = erase_caller(session, number, author=actor(), now=clock.now(), dry_run=not confirmed)
+    try:
+        result = erase_caller(
+            session, number, author=actor(), now=clock.now(), dry_run=not confirmed
+        )
+    except ServiceNumber:
+        return _page(number=number, error=SERVICE_NUMBER.format(number=number), status=422)
     if not confirmed:
         session.rollback()
         return _page(number=number, preview=result)
@@ -98,7 +111,10 @@ def privacy_access() -> Page:
     if error:
         return _page(error=error, status=422)
     session = get_session()
-    data = subject_access(session, number, author=actor(), now=clock.now())
+    try:
+        data = subject_access(session, number, author=actor(), now=clock.now())
+    except ServiceNumber:
+        return _page(error=SERVICE_NUMBER.format(number=number), status=422)
     session.commit()
     body = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     name = f"donnees-appelant-{clock.now():%Y%m%d}.json"
