@@ -114,21 +114,14 @@ def clear_tickets(
     """
     cleared = closed = 0
     for chunk in chunks(ids):
-        still_open = list(
-            session.scalars(
-                select(Ticket.id).where(Ticket.id.in_(chunk), Ticket.status.in_(OPEN_STATUSES))
-            )
-        ) if close else []  # fmt: skip
-        if still_open:
-            session.execute(
-                update(Ticket)
-                .where(Ticket.id.in_(still_open))
-                .values(status="closed", updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            closed += len(still_open)
-        for ticket_id in still_open if close else chunk:
-            _history(session, ticket_id, actor, action, {"after": "closed"} if close else {}, now)
+        if close:
+            shut = _close_open(session, chunk, now)
+            for ticket_id in shut:
+                _history(session, ticket_id, actor, action, {"after": "closed"}, now)
+            closed += len(shut)
+        else:
+            for ticket_id in chunk:
+                _history(session, ticket_id, actor, action, {}, now)
         result = session.execute(
             update(Ticket)
             .where(Ticket.id.in_(chunk))
@@ -139,6 +132,23 @@ def clear_tickets(
         _scrub_history(session, chunk)
     session.flush()
     return cleared, closed
+
+
+def _close_open(session: Session, ticket_ids: list[int], now: datetime) -> list[int]:
+    """Close the open tickets among `ticket_ids`; their ids."""
+    still_open = list(
+        session.scalars(
+            select(Ticket.id).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(OPEN_STATUSES))
+        )
+    )
+    if still_open:
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id.in_(still_open), Ticket.status.in_(OPEN_STATUSES))
+            .values(status="closed", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return still_open
 
 
 def _history(

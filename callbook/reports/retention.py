@@ -229,13 +229,13 @@ def purge_older_than(
 
     Their events and motives go with them. A ticket untouched since `cutoff`
     or opened before `ticket_cutoff` (default: `cutoff`) is closed if still
-    open and anonymised with its messages and callbacks; messages and
-    callbacks older than `cutoff` are anonymised too, unless their ticket is
-    still worked on (a pending callback is then cancelled). The rows stay:
-    ticket numbers, deadlines and outcomes still count in the reports. Every
-    recording they named is queued for deletion at Twilio
-    (`callbook.privacy.recordings`), in this transaction. With `dry_run`,
-    count what would go and change nothing.
+    open and anonymised with its messages and callbacks. So are the callbacks
+    untouched since `cutoff` (cancelled first if still waiting) and the
+    messages left before it, unless their ticket is still worked on. The rows
+    stay: ticket numbers, deadlines and outcomes still count in the reports.
+    Every recording they or the deleted calls named is queued for deletion at
+    Twilio (`callbook.privacy.recordings`), in this transaction. With
+    `dry_run`, count what would go and change nothing.
     """
     if cutoff.tzinfo is None or (ticket_cutoff and ticket_cutoff.tzinfo is None):
         raise ValueError("cutoff must be an aware datetime")
