@@ -61,8 +61,14 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         default=365,
         ge=1,
-        description="Days the call book keeps a call after it ended; `ivr callbook purge` "
-        "deletes older ones.",
+        description="Days the call book keeps personal data: calls after they ended (then "
+        "deleted), tickets, messages and callbacks after their last change (then anonymised).",
+    )
+    ticket_max_age_days: int = Field(
+        default=365,
+        ge=1,
+        description="Days after which a ticket, even still open and worked on, is closed and "
+        "anonymised by the purge.",
     )
     scheduler_lease_seconds: float = Field(
         default=30.0,

@@ -101,14 +101,15 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["twilio_token"] = webhook_token(settings)
 
 
-# -- the REST side: outbound calls and SMS ------------------------------------
+# -- the REST side: outbound calls, SMS, call statuses, recording deletions ----
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PERMANENT_STATUS = 400  # Twilio's answer to an invalid request, e.g. a "To" that is no number
+GONE_STATUS = 404  # a resource that does not exist (any more): a deletion is then done
 
 
 class TwilioGateway:
-    """Outbound calls and SMS through Twilio's REST API, retried in one place.
+    """Outbound calls, SMS and recording deletions through Twilio's REST API, retried in one place.
 
     Transient failures (timeouts, connection errors, 429 and 5xx answers) are
     retried with exponential backoff; anything else, or the last failure,
@@ -175,6 +176,23 @@ class TwilioGateway:
     def sms(self, *, to: str, from_: str, body: str) -> str:
         created = self._retry(lambda: self._client.messages.create(to=to, from_=from_, body=body))
         return str(created.sid)
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete recording `recording_sid` at Twilio; False when it was already gone (404).
+
+        Either way the recording no longer exists there afterwards.
+        """
+
+        def delete() -> bool:
+            try:
+                self._client.recordings(recording_sid).delete()
+            except TwilioRestException as exc:
+                if exc.status == GONE_STATUS:
+                    return False
+                raise
+            return True
+
+        return self._retry(delete)
 
     def _retry(self, action: Callable[[], _T]) -> _T:
         for attempt in range(1, self._tries + 1):

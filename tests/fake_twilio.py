@@ -13,13 +13,15 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
     """Answers like Twilio: 201 with a new sid, or the scripted failures first.
 
     A GET of a call (`calls(sid).fetch()`) answers its status from `call_status`,
-    "completed" unless a test set another one.
+    "completed" unless a test set another one. A DELETE of a recording answers
+    204, or 404 for the SIDs in `gone` (Twilio no longer has them).
     """
 
     def __init__(self, failures: list[int] | None = None) -> None:
         self.requests: list[dict[str, Any]] = []
         self.failures = list(failures or [])
         self.call_status: dict[str, str] = {}
+        self.gone: set[str] = set()
 
     def request(
         self,
@@ -34,9 +36,17 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
     ) -> Response:
         entry: dict[str, Any] = {"method": method, "url": url, "data": dict(data or {})}
         self.requests.append(entry)
+        if method.upper() == "DELETE":
+            entry["sid"] = url.rsplit("/", 1)[1].removesuffix(".json")
         if self.failures:
             status = self.failures.pop(0)
             return Response(status, '{"code": 20500, "message": "Service unavailable"}')
+        if method.upper() == "DELETE":
+            sid = entry["sid"]
+            if sid in self.gone:
+                return Response(404, '{"code": 20404, "message": "not found", "status": 404}')
+            self.gone.add(sid)
+            return Response(204, "")
         if method.upper() == "GET" and "/Calls/" in url:
             sid = url.rsplit("/", 1)[1].removesuffix(".json")
             status = self.call_status.get(sid, "completed")
@@ -48,6 +58,11 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
     @property
     def calls(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["url"].endswith("/Calls.json")]
+
+    @property
+    def deletes(self) -> list[dict[str, Any]]:
+        """The DELETE requests, each with the "sid" it named."""
+        return [r for r in self.requests if r["method"].upper() == "DELETE"]
 
     @property
     def messages(self) -> list[dict[str, Any]]:

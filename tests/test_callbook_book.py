@@ -337,26 +337,29 @@ def test_purge_deletes_old_calls_and_anonymises_what_outlives_them(app: Flask) -
     with session_scope(app) as session:
         dry = purge_older_than(session, cutoff, dry_run=True)
     assert (dry.calls, dry.events, dry.motives, dry.recordings, dry.tickets, dry.callbacks) == (
-        2, 2, 3, 1, 1, 1,
+        2, 2, 3, 2, 2, 1,
     )  # fmt: skip
+    assert dry.closed == 1
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Call)) == 3  # nothing changed
-        done = purge_older_than(session, cutoff)
+        done = purge_older_than(session, cutoff, now=NOW)
     assert (done.calls, done.events, done.motives) == (2, 2, 3)
-    assert (done.recordings, done.tickets, done.callbacks) == (1, 1, 1)
-    assert "deleted 2 calls" in str(done) and "1 recordings" in str(done)
+    assert (done.recordings, done.tickets, done.callbacks, done.closed) == (2, 2, 1, 1)
+    assert "deleted 2 calls" in str(done) and "2 recordings" in str(done)
     with session_scope(app) as session:
         assert session.scalars(select(Call.call_sid)).all() == ["NEW"]
         assert session.scalar(select(func.count()).select_from(CallEvent)) == 1
         assert session.scalar(select(func.count()).select_from(CallMotive)) == 1
-        messages = {m.recording_sid: m for m in session.scalars(select(TicketMessage))}
-        assert (messages["RE1"].recording_url, messages["RE1"].transcription) == ("", "")
-        assert messages["RE2"].recording_url  # its ticket is still being worked on
-        assert messages["RE3"].recording_url  # recent
+        messages = session.scalars(select(TicketMessage).order_by(TicketMessage.id)).all()
+        for old in messages[:2]:  # the second one's ticket was left untouched for a year
+            assert (old.recording_url, old.transcription) == ("", "")
+            assert old.recording_sid == f"erased-{old.id}"
+        assert messages[2].recording_url and messages[2].recording_sid == "RE3"  # recent
         tickets = {t.number: t for t in session.scalars(select(Ticket))}
         assert (tickets["100001"].caller_number, tickets["100001"].contact) == ("", "")
         assert tickets["100001"].status == "closed"  # the row stays for the figures
-        assert tickets["100002"].caller_number and tickets["100003"].caller_number
+        assert (tickets["100002"].status, tickets["100002"].caller_number) == ("closed", "")
+        assert tickets["100003"].caller_number
         numbers = sorted(c.caller_number for c in session.scalars(select(Callback)))
         assert numbers == ["", "+33612345678"]
     with session_scope(app) as session:
@@ -372,7 +375,7 @@ def test_purge_from_the_command_line_and_the_scheduler(app: Flask, runner: IvrRu
         assert "would delete 2 calls, 2 events, 3 motives" in dry.output
         assert "retention 30 days" in dry.output
         result = jobs(app)["purge"]()  # the default retention: 365 days
-    assert "deleted 2 calls" in str(result) and "anonymised 1 recordings" in str(result)
+    assert "deleted 2 calls" in str(result) and "anonymised 2 recordings" in str(result)
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Call)) == 1
 
@@ -390,7 +393,7 @@ def test_naive_cutoffs_are_refused(app: Flask) -> None:
 def test_the_models_match_the_migrated_call_book(app: Flask) -> None:
     """What `alembic check` would say about the call book's tables: nothing to change."""
     ours = {"calls", "call_events", "call_motives", "tickets", "ticket_messages",
-            "ticket_history", "callbacks"}  # fmt: skip
+            "ticket_history", "callbacks", "recording_deletions"}  # fmt: skip
     with database(app).engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     mine = [d for d in diff if _table_of(d) in ours]

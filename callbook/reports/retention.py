@@ -2,10 +2,13 @@
 
 Call data is personal data: it is kept for a bounded time (IVR_RETENTION_DAYS)
 and then deleted with its events and motives. What outlives the call is
-anonymised past the same cutoff: the recording references (URL and
-transcription) of voicemails, and the caller's number and name on finished
-tickets and callbacks. A ticket still open keeps its messages and caller: a
-person is still working on it.
+anonymised past the same cutoff, whatever its state: voicemail messages
+(recording SID and URL, transcription), the callers of tickets and
+callbacks; a callback still waiting is cancelled. A ticket someone still
+works on keeps its caller and messages until it is left untouched for the
+retention period or reaches its maximum age (IVR_TICKET_MAX_AGE_DAYS); it is
+then closed and anonymised. The recordings themselves are deleted at Twilio
+by the scheduler (`callbook.privacy.recordings`).
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from callbook.calls import FINAL_STATUSES
 from callbook.calls.models import Call, CallEvent, CallMotive
+from callbook.privacy import anonymise
+from callbook.privacy.recordings import already_queued, is_recording_sid, queue_deletions
 from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketMessage
+from schedules import clock
 
 SWEEP_AFTER = timedelta(hours=4)
 SWEPT_STATUS = "unknown"
@@ -115,27 +121,36 @@ def _close_swept(session: Session, call_id: int, data: dict[str, str], now: date
 
 @dataclass(frozen=True, slots=True)
 class PurgeResult:
-    """What `purge_older_than` deleted (or would delete, on a dry run)."""
+    """What `purge_older_than` deleted and anonymised (or would, on a dry run)."""
 
     cutoff: datetime
     calls: int
     events: int
     motives: int
     recordings: int = 0
-    """Voicemail messages whose recording URL and transcription were cleared."""
+    """Voicemail messages whose recording (SID, URL) and transcription were cleared."""
     tickets: int = 0
-    """Finished tickets whose caller (number, name) was cleared."""
+    """Tickets whose caller (number, name, CallSid) was cleared."""
     callbacks: int = 0
-    """Finished callbacks whose numbers were cleared."""
+    """Callbacks whose numbers and SIDs were cleared."""
+    closed: int = 0
+    """Open tickets closed because they expired."""
+    canceled: int = 0
+    """Callbacks nobody had placed, cancelled."""
+    queued: int = 0
+    """Recordings queued for deletion at Twilio."""
     dry_run: bool = False
 
     def __str__(self) -> str:
-        verb = "would delete" if self.dry_run else "deleted"
+        would = self.dry_run
         return (
-            f"{verb} {self.calls} calls, {self.events} events, {self.motives} motives; "
-            f"{'would anonymise' if self.dry_run else 'anonymised'} {self.recordings} "
-            f"recordings, {self.tickets} tickets, {self.callbacks} callbacks "
-            f"(before {self.cutoff:%Y-%m-%d %H:%M} UTC)"
+            f"{'would delete' if would else 'deleted'} {self.calls} calls, {self.events} events, "
+            f"{self.motives} motives; {'would anonymise' if would else 'anonymised'} "
+            f"{self.recordings} recordings, {self.tickets} tickets, {self.callbacks} callbacks; "
+            f"{'would close' if would else 'closed'} {self.closed} open tickets, "
+            f"{'would cancel' if would else 'canceled'} {self.canceled} callbacks; "
+            f"{self.queued} recordings {'would be ' if would else ''}queued for deletion "
+            f"at Twilio (before {self.cutoff:%Y-%m-%d %H:%M} UTC)"
         )
 
 
@@ -151,88 +166,150 @@ def expired(cutoff: datetime) -> ColumnElement[bool]:
     )
 
 
-def _old_recordings(cutoff: datetime) -> ColumnElement[bool]:
-    """Voicemail messages older than `cutoff` that still hold a recording reference,
-    unless their ticket is still open."""
-    open_ticket = select(Ticket.id).where(Ticket.status.in_(OPEN_STATUSES))
-    return and_(
+def _old_ticket(cutoff: datetime, ticket_cutoff: datetime) -> ColumnElement[bool]:
+    """Tickets untouched since `cutoff`, or opened before `ticket_cutoff`, whatever their status."""
+    return or_(Ticket.updated_at < cutoff, Ticket.created_at < ticket_cutoff)
+
+
+def _tickets(cutoff: datetime, ticket_cutoff: datetime) -> Select[tuple[int]]:
+    """Expired tickets that still name their caller or are still open."""
+    holds = or_(
+        Ticket.status.in_(OPEN_STATUSES),
+        Ticket.caller_number != "",
+        Ticket.contact != "",
+        Ticket.call_sid != "",
+    )
+    return select(Ticket.id).where(_old_ticket(cutoff, ticket_cutoff), holds)
+
+
+def _messages(cutoff: datetime, ticket_cutoff: datetime) -> Select[tuple[int]]:
+    """Messages of expired tickets, and older than `cutoff` unless their ticket is still
+    being worked on; only those still holding a recording, a transcription or a SID."""
+    old_tickets = select(Ticket.id).where(_old_ticket(cutoff, ticket_cutoff))
+    open_tickets = select(Ticket.id).where(Ticket.status.in_(OPEN_STATUSES))
+    holds = or_(
+        ~TicketMessage.recording_sid.startswith("erased-"),
+        TicketMessage.recording_url != "",
+        TicketMessage.transcription != "",
+        TicketMessage.call_sid != "",
+    )
+    old_alone = and_(
         TicketMessage.created_at < cutoff,
-        or_(TicketMessage.recording_url != "", TicketMessage.transcription != ""),
-        or_(TicketMessage.ticket_id.is_(None), TicketMessage.ticket_id.not_in(open_ticket)),
+        or_(TicketMessage.ticket_id.is_(None), TicketMessage.ticket_id.not_in(open_tickets)),
+    )
+    return select(TicketMessage.id).where(
+        holds, or_(TicketMessage.ticket_id.in_(old_tickets), old_alone)
     )
 
 
-def _old_tickets(cutoff: datetime) -> ColumnElement[bool]:
-    """Finished tickets, last changed before `cutoff`, that still name their caller."""
-    return and_(
-        Ticket.status.not_in(OPEN_STATUSES),
-        Ticket.updated_at < cutoff,
-        or_(Ticket.caller_number != "", Ticket.contact != ""),
-    )
-
-
-def _old_callbacks(cutoff: datetime) -> ColumnElement[bool]:
-    """Finished callbacks, last changed before `cutoff`, that still hold the caller's number."""
-    return and_(
-        Callback.status.in_(("done", "failed", "canceled")),
-        Callback.updated_at < cutoff,
+def _callbacks(cutoff: datetime, ticket_cutoff: datetime) -> Select[tuple[int]]:
+    """Callbacks of expired tickets or untouched since `cutoff`, whatever their status,
+    that still hold a number or a SID, or still wait to be placed."""
+    old_tickets = select(Ticket.id).where(_old_ticket(cutoff, ticket_cutoff))
+    holds = or_(
+        Callback.status.in_(anonymise.WAITING),
         Callback.caller_number != "",
+        Callback.call_sid != "",
+        Callback.outbound_sid != "",
+    )
+    return select(Callback.id).where(
+        holds, or_(Callback.ticket_id.in_(old_tickets), Callback.updated_at < cutoff)
     )
 
 
-def purge_older_than(session: Session, cutoff: datetime, *, dry_run: bool = False) -> PurgeResult:
+def purge_older_than(
+    session: Session,
+    cutoff: datetime,
+    *,
+    ticket_cutoff: datetime | None = None,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> PurgeResult:
     """Delete the calls that ended (or, never ended, started) before `cutoff`; anonymise the rest.
 
-    Their events and motives go with them; the recording references of
-    voicemails and the callers of finished tickets and callbacks older than
-    `cutoff` are cleared (the rows stay: ticket numbers, deadlines and
-    outcomes still count in the reports). With `dry_run`, count what would go
-    and change nothing.
+    Their events and motives go with them. A ticket untouched since `cutoff`
+    or opened before `ticket_cutoff` (default: `cutoff`) is closed if still
+    open and anonymised with its messages and callbacks. So are the callbacks
+    untouched since `cutoff` (cancelled first if still waiting) and the
+    messages left before it, unless their ticket is still worked on. The rows
+    stay: ticket numbers, deadlines and outcomes still count in the reports.
+    Every recording they or the deleted calls named is queued for deletion at
+    Twilio (`callbook.privacy.recordings`), in this transaction. With
+    `dry_run`, count what would go and change nothing.
     """
-    if cutoff.tzinfo is None:
+    if cutoff.tzinfo is None or (ticket_cutoff and ticket_cutoff.tzinfo is None):
         raise ValueError("cutoff must be an aware datetime")
+    ticket_cutoff = ticket_cutoff or cutoff
+    now = now or clock.now()
     ids = select(Call.id).where(expired(cutoff)).scalar_subquery()
+    tickets = list(session.scalars(_tickets(cutoff, ticket_cutoff)))
+    messages = list(session.scalars(_messages(cutoff, ticket_cutoff)))
+    callbacks = list(session.scalars(_callbacks(cutoff, ticket_cutoff)))
     if dry_run:
         return PurgeResult(
             cutoff=cutoff,
             calls=_count(session, select(func.count()).where(expired(cutoff))),
             events=_count(session, select(func.count()).where(CallEvent.call_id.in_(ids))),
             motives=_count(session, select(func.count()).where(CallMotive.call_id.in_(ids))),
-            recordings=_count(session, select(func.count()).where(_old_recordings(cutoff))),
-            tickets=_count(session, select(func.count()).where(_old_tickets(cutoff))),
-            callbacks=_count(session, select(func.count()).where(_old_callbacks(cutoff))),
+            recordings=len(messages),
+            tickets=len(tickets),
+            callbacks=len(callbacks),
+            closed=_count_among(session, Ticket.id, tickets, Ticket.status.in_(OPEN_STATUSES)),
+            canceled=_count_among(
+                session, Callback.id, callbacks, Callback.status.in_(anonymise.WAITING)
+            ),
+            queued=len(_recordings_to_queue(session, messages, expired(cutoff))),
             dry_run=True,
         )
+    queued = anonymise.clear_messages(session, messages, reason="retention", now=now)
+    cleared_callbacks, canceled = anonymise.clear_callbacks(
+        session, callbacks, actor="retention", now=now
+    )
+    _, closed = anonymise.clear_tickets(
+        session, tickets, actor="retention", action="retention.closed", close=True, now=now
+    )
+    found = anonymise.event_recordings(session, expired(cutoff))
+    held = anonymise.still_referenced(session, sorted({sid for sid, _ in found}))
+    orphans = [(sid, subject) for sid, subject in found if sid not in held]
+    queued += queue_deletions(session, orphans, reason="retention", now=now)
     # Children first: the counts do not depend on whether the database enforces
     # the cascade (SQLite only does with PRAGMA foreign_keys=ON).
     events = _deleted(session, delete(CallEvent).where(CallEvent.call_id.in_(ids)))
     motives = _deleted(session, delete(CallMotive).where(CallMotive.call_id.in_(ids)))
     calls = _deleted(session, delete(Call).where(expired(cutoff)))
-    recordings = _deleted(
-        session,
-        update(TicketMessage)
-        .where(_old_recordings(cutoff))
-        .values(recording_url="", transcription=""),
-    )
-    tickets = _deleted(
-        session, update(Ticket).where(_old_tickets(cutoff)).values(caller_number="", contact="")
-    )
-    callbacks = _deleted(
-        session,
-        update(Callback)
-        .where(_old_callbacks(cutoff))
-        .values(caller_number="", agent_numbers=[], last_error=""),
-    )
     session.expire_all()
     return PurgeResult(
-        cutoff=cutoff,
-        calls=calls,
-        events=events,
-        motives=motives,
-        recordings=recordings,
-        tickets=tickets,
-        callbacks=callbacks,
+        cutoff=cutoff, calls=calls, events=events, motives=motives, recordings=len(messages),
+        tickets=len(tickets), callbacks=cleared_callbacks, closed=closed, canceled=canceled,
+        queued=queued,
+    )  # fmt: skip
+
+
+def _count_among(
+    session: Session, key: InstrumentedAttribute[int], ids: list[int], *where: ColumnElement[bool]
+) -> int:
+    """How many rows of `ids` (ids of `key`'s table) match `where`."""
+    return sum(
+        _count(session, select(func.count()).where(key.in_(chunk), *where))
+        for chunk in anonymise.chunks(ids)
     )
+
+
+def _recordings_to_queue(
+    session: Session, message_ids: list[int], calls: ColumnElement[bool]
+) -> set[str]:
+    """The recordings a purge would queue: those of `message_ids`, and those named by the
+    events of `calls` that no other message holds; minus those already queued."""
+    held: set[str] = set()
+    for chunk in anonymise.chunks(message_ids):
+        held.update(
+            session.scalars(select(TicketMessage.recording_sid).where(TicketMessage.id.in_(chunk)))
+        )
+    mine = {sid for sid in held if is_recording_sid(sid)}
+    named = {sid for sid, _ in anonymise.event_recordings(session, calls)} - mine
+    wanted = mine | (named - anonymise.still_referenced(session, sorted(named)))
+    queued = already_queued(session, sorted(wanted))
+    return wanted - queued
 
 
 def _count(session: Session, query: Select[tuple[int]]) -> int:

@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("admin.calls", "Main courante"),
     ("admin.reports", "Rapports"),
     ("admin.audit", "Journal d'audit"),
+    ("admin.privacy", "Données personnelles"),
     ("admin.users", "Utilisateurs"),
 )
 

@@ -13,6 +13,7 @@ from ivr.cli.callbacks import callbacks_group
 from ivr.cli.callbook import callbook
 from ivr.cli.config import config_group
 from ivr.cli.db import db_group
+from ivr.cli.privacy import COMMANDS as PRIVACY_COMMANDS
 from ivr.cli.scheduler import jobs_group, scheduler
 from ivr.cli.serve import serve
 from ivr.cli.users import users_group
@@ -23,6 +24,8 @@ def main() -> None:
     """IVR hotline service: webhooks for Twilio, call book, schedules."""
 
 
+for command in PRIVACY_COMMANDS:  # `ivr callbook erase`, `ivr callbook subject-access`
+    callbook.add_command(command)
 for command in (
     serve, db_group, config_group, call, callbook, scheduler, jobs_group, callbacks_group,
     users_group,

@@ -59,7 +59,7 @@ def _period_options(command: F) -> F:
 
 @click.group("callbook")
 def callbook() -> None:
-    """The call book: reports, exports, technicians' notes, sweep and purge."""
+    """The call book: reports, exports, technicians' notes, sweep, purge, erasure, access."""
 
 
 @callbook.command("report")
@@ -232,20 +232,25 @@ def sweep(hours: float) -> None:
 @callbook.command("purge")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 def purge(dry_run: bool) -> None:
-    """Delete the calls that ended more than IVR_RETENTION_DAYS days ago.
+    """Delete the calls that ended more than IVR_RETENTION_DAYS days ago; anonymise the rest.
 
-    Their events and motives go with them; voicemail recording references and
-    the callers of finished tickets and callbacks older than that are cleared
-    (personal data is kept for a bounded time).
+    Their events and motives go with them. Tickets untouched that long or
+    older than IVR_TICKET_MAX_AGE_DAYS are closed and anonymised with their
+    messages and callbacks; older messages and callbacks are anonymised too.
+    Recordings are queued for deletion at Twilio (the scheduler deletes them).
     """
     from callbook.db import session_scope
-    from callbook.reports.retention import purge_older_than
+    from ivr.cli.privacy import say_recordings_wait
+    from ivr.privacy import purge as purge_personal_data
     from schedules import clock
 
-    with app_context() as app, session_scope() as session:
-        days = app.config["IVR_SETTINGS"].retention_days
-        result = purge_older_than(session, clock.now() - timedelta(days=days), dry_run=dry_run)
-    click.echo(f"{result}, retention {days} days")
+    with app_context() as app:
+        settings = app.config["IVR_SETTINGS"]
+        with session_scope() as session:
+            result = purge_personal_data(session, settings, clock.now(), dry_run=dry_run)
+        days, max_age = settings.retention_days, settings.ticket_max_age_days
+        click.echo(f"{result}, retention {days} days, tickets at most {max_age} days")
+        say_recordings_wait(app)
 
 
 # -- printing a report ------------------------------------------------------------------

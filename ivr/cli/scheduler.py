@@ -6,12 +6,12 @@ import logging
 
 import click
 
-JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge", "replay")
+JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge", "recordings", "replay")
 
 
 @click.command("scheduler")
 def scheduler() -> None:
-    """Run the scheduler: due callbacks, deadline warnings, call sweep, retention purge.
+    """Run the scheduler: callbacks, deadline warnings, call sweep, purge, recording deletions.
 
     Several may run (one per machine): a lease in the database elects the
     active one and the others wait as hot standbys, taking over within

@@ -25,9 +25,10 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbook.db import lease, session_scope
-from callbook.reports import retention
+from ivr import privacy
 from ivr.jobs.callbacks import Dispatcher
 from ivr.jobs.deadlines import check_deadlines
+from ivr.jobs.recordings import delete_recordings
 from ivr.jobs.sweep import sweep_stale_calls
 from ivr.runtime import active_config
 from schedules import clock
@@ -133,10 +134,12 @@ def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable
     def sweep() -> object:  # calls whose final status never came: Twilio is asked
         return sweep_stale_calls(app, clock.now())
 
-    def purge() -> object:
-        cutoff = clock.now() - timedelta(days=settings.retention_days)
+    def purge() -> object:  # personal data past its retention: deleted or anonymised
         with session_scope(app) as session:
-            return retention.purge_older_than(session, cutoff)
+            return privacy.purge(session, settings, clock.now())
+
+    def recordings() -> object:  # recordings queued by the purge or an erasure, at Twilio
+        return delete_recordings(app)
 
     def replay() -> object:  # the local spool of webhooks that met a database outage
         from ivr.voice.replay import replay as replay_spool
@@ -144,7 +147,7 @@ def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable
         return replay_spool(app)
 
     return {"dispatch": dispatcher.run_once, "deadlines": deadlines, "sweep": sweep, "purge": purge,
-            "replay": replay}  # fmt: skip
+            "recordings": recordings, "replay": replay}  # fmt: skip
 
 
 def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler:
@@ -163,6 +166,8 @@ def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler
     scheduler.add_job(_job(app, "sweep", work["sweep"], ld), "interval", minutes=10, id="sweep")
     scheduler.add_job(_job(app, "purge", work["purge"], ld), "cron", hour=3, minute=17,
                       id="purge")  # fmt: skip
+    scheduler.add_job(_job(app, "recordings", work["recordings"], ld), "interval", minutes=10,
+                      id="recordings", next_run_time=start)  # fmt: skip
     # The spool is this machine's own disk: every scheduler replays it, active or standby.
     scheduler.add_job(_job(app, "replay", work["replay"]), "interval", seconds=30, id="replay")
     if leadership is not None:
