@@ -31,11 +31,14 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from callbook.calls import CallFacts
+from callbook.calls.statuses import RecordingReport, Report, StatusReport
+from callbook.calls.steps import StepRecord
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import CallbackSink, Recording, VoicemailSink
 from ivr.voice import aftercall
-from ivr.voice.forms import CALL_SID, VoiceForm
+from ivr.voice.forms import CALL_SID
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ REJECTED = "rejected"
 RETRY_SECONDS = 5.0
 """After a database failure, webhooks skip the database (and replay waits) this long."""
 
-FORMAT = 1
+FORMAT = 2
 _counter = itertools.count()
 
 
@@ -123,15 +126,13 @@ class Spool:
         finally:
             os.close(fd)
 
-    def write_step(
-        self, call_sid: str, form: VoiceForm, record: dict[str, Any], at: datetime, key: str
-    ) -> str:
-        payload = {"form": _form_data(form), "record": record, "request_key": key}
-        return self.write("step", call_sid, at, payload)
+    def write_step(self, call: CallFacts, record: StepRecord, at: datetime, key: str) -> str:
+        payload = {"call": _call_data(call), "record": _record_data(record), "request_key": key}
+        return self.write("step", call.call_sid, at, payload)
 
-    def write_callback(self, kind: str, form: VoiceForm, at: datetime) -> str:
+    def write_report(self, report: Report, at: datetime) -> str:
         """A status, recording-status or transcription callback."""
-        return self.write(kind, form.call_sid, at, {"form": _form_data(form)})
+        return self.write(report.kind, report.call.call_sid, at, {"report": _report_data(report)})
 
     # -- reading -------------------------------------------------------------------
 
@@ -227,8 +228,41 @@ class Spool:
         return sink
 
 
-def _form_data(form: VoiceForm) -> dict[str, Any]:
-    return form.model_dump(by_alias=True)
+# -- the typed records as the JSON data of an entry (`ivr.voice.replay` reads them) ------
+
+
+def _call_data(call: CallFacts) -> dict[str, Any]:
+    return {
+        "call_sid": call.call_sid,
+        "direction": call.direction,
+        "from_number": call.from_number,
+        "to_number": call.to_number,
+    }
+
+
+def _record_data(record: StepRecord) -> dict[str, Any]:
+    return {
+        "state": record.state,
+        "events": [{"kind": e.kind, "data": e.data} for e in record.events],
+        "twiml": record.twiml,
+        "caller": record.caller,
+        "contact": record.contact,
+        "structure": record.structure,
+        "revision": record.revision,
+        "urgent": record.urgent,
+        "callback_at": record.callback_at.isoformat() if record.callback_at else None,
+    }
+
+
+def _report_data(report: Report) -> dict[str, Any]:
+    if isinstance(report, StatusReport):
+        fields: dict[str, Any] = {"status": report.status, "duration": report.duration}
+    elif isinstance(report, RecordingReport):
+        fields = report.event().data
+    else:
+        fields = {"recording_sid": report.recording_sid, "status": report.status,
+                  "text": report.text}  # fmt: skip
+    return {"call": _call_data(report.call), **fields}
 
 
 def init_app(app: Flask) -> Spool:
