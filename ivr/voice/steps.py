@@ -1,18 +1,16 @@
-"""Running a voice webhook: on the call book, or on the spool when the database fails.
+"""Running a voice webhook: a step of the call's flow, or a status-type callback.
 
-A step (`run`) reads the call, runs the flow's step handler, writes the
-typed record of what it did (`callbook.calls.steps.save_step`) and answers
-its TwiML; a status-type callback (`record`) writes its report and answers
-204. The flow runs before the write transaction opens (on SQLite that is the
-database's one write lock), unless the step writes more than its own record
-(voicemail tickets, callbacks).
+A step (`run`) reads the call, runs the flow's step handler on the form,
+writes the typed record of what the step did (`callbook.calls.steps`) and
+answers its TwiML. The flow runs before the write transaction opens (on
+SQLite that is the database's one write lock), unless the step writes more
+than its own record (voicemail tickets, callbacks). A status-type callback
+(`record`) writes its report (`callbook.calls.statuses`) and answers 204.
 
-Both go through `on_book`, the one place of the failure paths: a connection
-lost since its last use is retried once (`once_more_if_lost`); with the
-database down or locked, the webhook is spooled (`ivr.voice.spool`) and
-replayed later (`ivr.voice.replay`): a step then runs on the last known
-configuration, and when even that fails, the caller still gets useful TwiML
-(`fallback.degraded_twiml`).
+Both write through `ivr.voice.outage.on_book`. With the database down or
+locked, a callback's report goes to the spool (`ivr.voice.spool`), and a step
+runs on the last known configuration with its record spooled; when even that
+fails, the caller still gets useful TwiML (`fallback.degraded_twiml`).
 """
 
 from __future__ import annotations
@@ -23,39 +21,31 @@ import logging
 from collections.abc import Callable, Container
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TypeVar
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import (
-    DBAPIError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-    StatementError,
-)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callbook import calls
-from callbook.calls import CallFacts
+from callbook.calls import CallFacts, CallRow
 from callbook.calls import statuses as call_callbacks
 from callbook.calls import steps as call_steps
-from callbook.db import time_budget
+from callbook.calls.steps import StepRecord
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState, Step
 from ivr.flows.voicemail import CallbackSink, VoicemailSink
-from ivr.runtime import NoActiveConfig, current_config, last_known, last_known_config
-from ivr.voice import aftercall, store
+from ivr.runtime import current_config, last_known, last_known_config
+from ivr.voice import aftercall
 from ivr.voice.busy import BusyNumbers
 from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import VoiceForm
-from ivr.voice.replay import replay_if_due
+from ivr.voice.outage import on_book
 from ivr.voice.spool import spool_of
 from schedules import clock
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 StepHandler = Callable[[CallState, ConfigDocument, datetime, Container[str], VoiceForm], Step]
 
 
@@ -89,7 +79,7 @@ def run(
     answer = on_book(call.call_sid, in_book, refused, (SQLAlchemyError, OSError, LookupError))
     if answer is not None:
         return answer
-    return _run_spooled(form, call, handler, now, g.pop("voice_state", None))
+    return _in_spool(form, call, handler, now, g.pop("voice_state", None))
 
 
 def record(report: call_callbacks.Report) -> Response:
@@ -115,73 +105,6 @@ def record(report: call_callbacks.Report) -> Response:
     return Response(status=204)
 
 
-# -- the failure paths ----------------------------------------------------------------
-
-
-def on_book(
-    sid: str,
-    write: Callable[[], Response],
-    refused: Callable[[], Response],
-    errors: tuple[type[Exception], ...],
-) -> Response | None:
-    """`write()` on the call book, within the webhook's time budget; None: spool it instead.
-
-    Entries waiting in the spool are replayed first, when due. The webhook of
-    call `sid` goes to the spool while the database is in its cool-down or the
-    call has entries there, and when `write()` finds the database down or
-    locked (the cool-down starts). Any other failure among `errors` is this
-    request's own: `refused()`, called where the error is caught, answers it.
-    """
-    spool = spool_of()
-    with database_budget():
-        replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
-        if spool.bypass(sid):
-            return None
-        try:
-            return once_more_if_lost(sid, write)
-        except errors as exc:
-            if not database_outage(exc):
-                return refused()
-            log.warning("database unavailable on %s for %s: %s", request.path, sid, exc)
-            spool.mark_down()
-            return None
-
-
-def database_budget() -> AbstractContextManager[None]:
-    """The voice webhook's time budget for the database (`IVR_VOICE_DB_BUDGET_SECONDS`)."""
-    return time_budget(current_app.config["IVR_SETTINGS"].voice_db_budget_seconds)
-
-
-def once_more_if_lost(sid: str, write: Callable[[], T]) -> T:
-    """`write()`, run once more when its pooled connection broke since its last use.
-
-    The database restarted: the statement fails with `connection_invalidated`,
-    the pool has dropped that connection and every older one, and the second
-    run gets a new one. Whatever the first run may have committed is found
-    again (request keys, idempotent callbacks), so nothing is written twice.
-    """
-    try:
-        return write()
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        log.warning("connection lost on %s for %s; trying again", request.path, sid)
-        return write()
-
-
-def database_outage(exc: BaseException) -> bool:
-    """True when `exc` says the database is unreachable or locked, not that a value was bad.
-
-    A value the database refuses (too long, a constraint) is a defect of this
-    request alone: the next calls must not go to the spool because of it.
-    """
-    if isinstance(exc, NoActiveConfig):  # the first load of this worker failed
-        return database_outage(exc.__cause__) if exc.__cause__ is not None else False
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(exc, SQLAlchemyError) and not isinstance(exc, StatementError)
-
-
 # -- on the call book -------------------------------------------------------------------
 
 
@@ -199,7 +122,7 @@ def _in_book(
     key = _request_key()
     if writes:
         with calls.session() as session:
-            g.voice_session = session  # the sinks of the step write on it
+            g.voice_session = session  # the step's sinks write on it
             try:
                 write = contextlib.nullcontext(session)
                 return _step_on(session, write, form, call, handler, now, key, revision, doc)
@@ -208,10 +131,10 @@ def _in_book(
     with calls.reading() as reader:
         if first:
             # A call's first webhook: no row to read yet, so none is read.
-            state = g.voice_state = store.start(call, revision, now)
+            state = g.voice_state = _start(call, revision, now)
             busy = BusyNumbers(reader, call.call_sid, now)
-            record = store.record(_decide(handler, state, doc, now, busy, form))
-            answer = call_steps.save_first_step(reader, call, record, now, key)
+            step = _decide(handler, state, doc, now, busy, form)
+            answer = call_steps.save_first_step(reader, call, step, now, key)
             if answer is not None:
                 return answer
             # The call was in the book already: run the step on what it holds.
@@ -234,11 +157,10 @@ def _step_on(
     row = calls.find_call(reader, call.call_sid)
     if row is not None and (answer := row.answer_to(key)):
         return answer  # Twilio retried this very request: the same answer again
-    state = g.voice_state = store.state_of(row, call, revision, now)
-    busy = BusyNumbers(reader, call.call_sid, now)
-    record = store.record(_decide(handler, state, doc, now, busy, form))
+    state = g.voice_state = _state_of(row, call, revision, now)
+    step = _decide(handler, state, doc, now, BusyNumbers(reader, call.call_sid, now), form)
     with write as writer:
-        return call_steps.save_step(writer, call, record, now, key, seen=row)
+        return call_steps.save_step(writer, call, step, now, key, seen=row)
 
 
 def _write_report(report: call_callbacks.Report, now: datetime) -> None:
@@ -254,12 +176,12 @@ def _write_report(report: call_callbacks.Report, now: datetime) -> None:
 # -- on the spool -----------------------------------------------------------------------
 
 
-def _run_spooled(
+def _in_spool(
     form: VoiceForm, call: CallFacts, handler: StepHandler, now: datetime, state: CallState | None
 ) -> Response:
     """The step without the database: the last known configuration, the state of the
     call's last spooled step (or the one loaded before the database failed), and
-    whatever it records written to the spool for replay."""
+    the step's record written to the spool for replay."""
     known = last_known()
     if known is None:
         return _degraded(call, now)
@@ -272,10 +194,10 @@ def _run_spooled(
             return _twiml(str(previous["record"]["twiml"]))
         if state is None and previous is not None:
             state = CallState.model_validate(previous["record"]["state"])
-        state = state or store.start(call, revision, now)
+        state = state or _start(call, revision, now)
         # Who is busy on other calls is unknown: nobody is skipped.
         step = _decide(handler, state, doc, now, frozenset(), form)
-        spool.write_step(call, store.record(step), now, key)
+        spool.write_step(call, step, now, key)
         return _twiml(step.twiml)
     except (OSError, LookupError, ValueError):
         log.exception("spooled step failed on %s for %s; answering degraded TwiML",
@@ -283,7 +205,7 @@ def _run_spooled(
         return _degraded(call, now)
 
 
-# -- the step itself ------------------------------------------------------------------
+# -- the step: from the call book's records to the flow's, and back -----------------------
 
 
 def _request_key() -> str:
@@ -299,6 +221,24 @@ def _request_key() -> str:
     return digest.hexdigest()[:32]
 
 
+def _state_of(row: CallRow | None, call: CallFacts, revision: int, now: datetime) -> CallState:
+    """The flow state saved on the call's row, or a new call's state."""
+    if row is not None and row.state:
+        return CallState.model_validate(row.state)
+    return _start(call, revision, now)
+
+
+def _start(call: CallFacts, revision: int, now: datetime) -> CallState:
+    """The state of a call the book knows nothing about yet."""
+    return CallState(
+        call_sid=call.call_sid,
+        caller=call.from_number,
+        called=call.to_number,
+        revision=revision,
+        started_at=now,
+    )
+
+
 def _decide(
     handler: StepHandler,
     state: CallState,
@@ -306,9 +246,21 @@ def _decide(
     now: datetime,
     busy: Container[str],
     form: VoiceForm,
-) -> Step:
-    """The flow's step on the call's next turn."""
-    return handler(state.model_copy(update={"turn": state.turn + 1}), doc, now, busy, form)
+) -> StepRecord:
+    """The flow's step on the call's next turn, as the record the call book keeps of it."""
+    step = handler(state.model_copy(update={"turn": state.turn + 1}), doc, now, busy, form)
+    state = step.state
+    return StepRecord(
+        state=state.model_dump(mode="json"),
+        events=[calls.Event(e.kind, dict(e.data)) for e in step.events],
+        twiml=step.twiml,
+        caller=state.caller,
+        contact=state.contact,
+        structure=state.structure,
+        revision=state.revision or None,
+        urgent=state.urgent,
+        callback_at=state.callback_at,
+    )
 
 
 def _twiml(answer: str) -> Response:
