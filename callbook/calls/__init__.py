@@ -6,10 +6,12 @@ and run on the driver (`callbook.db.direct`), on the session's connection (so
 tickets the ORM writes in the same step commit or roll back with them).
 The voice routes read the call with `find_call` on a reading connection
 (`reading`) and run the step before `write_on` opens the write transaction.
-A step's record: `callbook.calls.steps`; status, recording and transcription
-callbacks: `callbook.calls.statuses`. A step written late from the local
-spool carries its spool id in the data of its events (`SPOOL_KEY`), so
-replaying it again records nothing twice (`spooled_step_saved`).
+The book never reads a webhook's form: it takes typed records of what it
+stores, the call's `CallFacts` with a step's record (`callbook.calls.steps`)
+or a status, recording or transcription report (`callbook.calls.statuses`).
+A step written late from the local spool carries its spool id in the data
+of its events (`SPOOL_KEY`), so replaying it again records nothing twice
+(`spooled_step_saved`).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def save_step(
     *,
     seen: CallRow | _Unread | None = UNREAD,
 ) -> str:
-    """Store the step's state and events on the call row (created if needed).
+    """Store the step's state and events on the row of `call` (created from it if needed).
 
     Returns the answer the book holds for this request: the step's TwiML, or
     the answer stored by a concurrent retry of the same request, in which

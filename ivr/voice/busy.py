@@ -49,16 +49,3 @@ def numbers_in_use(reader: Connection | Session, *, exclude: str, now: datetime)
     max_talk = app.config["IVR_SETTINGS"].max_talk
     legs = calls.live_legs(reader, exclude=exclude, now=now, max_talk=max_talk)
     return NumbersInUse(legs, webhook_statuses(app))
-
-
-class BusyNumbers(Container[str]):
-    """Numbers on another of our calls, asked of the call book only when a step dials."""
-
-    def __init__(self, reader: Connection | Session, call_sid: str, now: datetime) -> None:
-        self._reader, self._call_sid, self._now = reader, call_sid, now
-        self._numbers: Container[str] | None = None
-
-    def __contains__(self, number: object) -> bool:
-        if self._numbers is None:
-            self._numbers = numbers_in_use(self._reader, exclude=self._call_sid, now=self._now)
-        return number in self._numbers

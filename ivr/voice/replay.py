@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -182,6 +183,17 @@ def _callback(session: Session, doc: ConfigDocument | None, entry: dict[str, Any
     aftercall.callback_sink(session, _config(doc), _at(entry))(state)
 
 
+_APPLY = {
+    "step": _step,
+    "status": _report,
+    "recording": _report,
+    "transcription": _report,
+    "voicemail": _voicemail,
+    "callback": _callback,
+}
+_NEEDS_CONFIG = frozenset({"voicemail", "callback"})
+
+
 # -- the typed records rebuilt from an entry's data --------------------------------------
 #
 # Format 1 kept Twilio's whole form in "form"; entries of that format may still
@@ -218,7 +230,7 @@ def _step_of(entry: dict[str, Any]) -> tuple[CallFacts, StepRecord]:
     )
 
 
-_REPORTS_OF_FORMS = {
+_REPORTS_OF_FORMS: dict[str, Callable[[VoiceForm], Report]] = {
     "status": status_report,
     "recording": recording_report,
     "transcription": transcription_report,
@@ -239,14 +251,3 @@ def _report_of(entry: dict[str, Any]) -> Report:
         return RecordingReport(call, sid, url, int(raw["duration"]), status)
     return TranscriptionReport(call, str(raw["recording_sid"]), str(raw["status"]),
                                str(raw["text"]))  # fmt: skip
-
-
-_APPLY = {
-    "step": _step,
-    "status": _report,
-    "recording": _report,
-    "transcription": _report,
-    "voicemail": _voicemail,
-    "callback": _callback,
-}
-_NEEDS_CONFIG = frozenset({"voicemail", "callback"})

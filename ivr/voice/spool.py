@@ -2,11 +2,13 @@
 
 When the database is down or locked, a webhook still answers (from the
 configuration this worker holds) and what it would have written is kept as
-one JSON file per entry under `<instance>/spool/`. Each file is written
-atomically (temporary file, fsync, rename, fsync of the folder): a crash
-leaves the whole entry or nothing. File names start with the wall-clock time
-in nanoseconds, so sorting them gives the order in which they were spooled,
-across the workers of one machine.
+one JSON file per entry under `<instance>/spool/`: the data of the call
+book's own records (a step's call and record, a callback's report), never
+Twilio's form. Each file is written atomically (temporary file, fsync,
+rename, fsync of the folder): a crash leaves the whole entry or nothing.
+File names start with the wall-clock time in nanoseconds, so sorting them
+gives the order in which they were spooled, across the workers of one
+machine.
 
 `ivr.voice.replay` writes the entries into the call book and deletes them.
 While a call has entries here, its next steps are spooled too, so its
@@ -25,6 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from callbook.calls import CallFacts
-from callbook.calls.statuses import RecordingReport, Report, StatusReport
+from callbook.calls.statuses import Report
 from callbook.calls.steps import StepRecord
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState
@@ -127,12 +130,12 @@ class Spool:
             os.close(fd)
 
     def write_step(self, call: CallFacts, record: StepRecord, at: datetime, key: str) -> str:
-        payload = {"call": _call_data(call), "record": _record_data(record), "request_key": key}
+        payload = {"call": asdict(call), "record": _record_data(record), "request_key": key}
         return self.write("step", call.call_sid, at, payload)
 
     def write_report(self, report: Report, at: datetime) -> str:
         """A status, recording-status or transcription callback."""
-        return self.write(report.kind, report.call.call_sid, at, {"report": _report_data(report)})
+        return self.write(report.kind, report.call.call_sid, at, {"report": asdict(report)})
 
     # -- reading -------------------------------------------------------------------
 
@@ -228,19 +231,8 @@ class Spool:
         return sink
 
 
-# -- the typed records as the JSON data of an entry (`ivr.voice.replay` reads them) ------
-
-
-def _call_data(call: CallFacts) -> dict[str, Any]:
-    return {
-        "call_sid": call.call_sid,
-        "direction": call.direction,
-        "from_number": call.from_number,
-        "to_number": call.to_number,
-    }
-
-
 def _record_data(record: StepRecord) -> dict[str, Any]:
+    """A step's record as the JSON data of its entry (`ivr.voice.replay` reads it back)."""
     return {
         "state": record.state,
         "events": [{"kind": e.kind, "data": e.data} for e in record.events],
@@ -252,17 +244,6 @@ def _record_data(record: StepRecord) -> dict[str, Any]:
         "urgent": record.urgent,
         "callback_at": record.callback_at.isoformat() if record.callback_at else None,
     }
-
-
-def _report_data(report: Report) -> dict[str, Any]:
-    if isinstance(report, StatusReport):
-        fields: dict[str, Any] = {"status": report.status, "duration": report.duration}
-    elif isinstance(report, RecordingReport):
-        fields = report.event().data
-    else:
-        fields = {"recording_sid": report.recording_sid, "status": report.status,
-                  "text": report.text}  # fmt: skip
-    return {"call": _call_data(report.call), **fields}
 
 
 def init_app(app: Flask) -> Spool:

@@ -37,7 +37,7 @@ from ivr.flows.state import CallState, Step
 from ivr.flows.voicemail import CallbackSink, VoicemailSink
 from ivr.runtime import current_config, last_known, last_known_config
 from ivr.voice import aftercall
-from ivr.voice.busy import BusyNumbers
+from ivr.voice.busy import numbers_in_use
 from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import VoiceForm
 from ivr.voice.outage import on_book
@@ -261,6 +261,19 @@ def _decide(
         urgent=state.urgent,
         callback_at=state.callback_at,
     )
+
+
+class BusyNumbers(Container[str]):
+    """Numbers on another of our calls, asked of the call book only when a step dials."""
+
+    def __init__(self, reader: Connection | Session, call_sid: str, now: datetime) -> None:
+        self._reader, self._call_sid, self._now = reader, call_sid, now
+        self._numbers: Container[str] | None = None
+
+    def __contains__(self, number: object) -> bool:
+        if self._numbers is None:
+            self._numbers = numbers_in_use(self._reader, exclude=self._call_sid, now=self._now)
+        return number in self._numbers
 
 
 def _twiml(answer: str) -> Response:
