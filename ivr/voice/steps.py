@@ -1,16 +1,16 @@
 """Running a voice webhook: a step of the call's flow, or a status-type callback.
 
-A step (`run`) reads the call, runs the flow's step handler on the form,
-writes the typed record of what the step did (`callbook.calls.steps`) and
-answers its TwiML. The flow runs before the write transaction opens (on
-SQLite that is the database's one write lock), unless the step writes more
-than its own record (voicemail tickets, callbacks). A status-type callback
-(`record`) writes its report (`callbook.calls.statuses`) and answers 204.
+A step (`run`): the call's row is read (`callbook.calls.find_call`), the
+flow's step handler decides on the form (`_decide`), the call book writes
+the typed record of the step (`callbook.calls.steps.save_step`), and the
+step's TwiML is the answer. A status-type callback (`record`): the call book
+writes its report (`callbook.calls.statuses`), and 204 is the answer.
 
-Both write through `ivr.voice.outage.on_book`. With the database down or
-locked, a callback's report goes to the spool (`ivr.voice.spool`), and a step
-runs on the last known configuration with its record spooled; when even that
-fails, the caller still gets useful TwiML (`fallback.degraded_twiml`).
+Both write through `ivr.voice.outage.on_book` (the retry, the spool). With
+the database down or locked, a callback's report goes to the spool
+(`ivr.voice.spool`), and a step runs on the last known configuration with
+its record spooled (`_in_spool`); when even that fails, the caller still
+gets useful TwiML (`fallback.degraded_twiml`).
 """
 
 from __future__ import annotations
