@@ -3,7 +3,6 @@ callbacks and tickets in the report, the sweep and the retention purge, schema i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,22 +30,12 @@ from tests.test_callbook_reports import MARCH, add_call, march_book
 NOW = paris(2026, 12, 1, 10, 0)
 
 
-@dataclass
-class Form:
-    """What a webhook gives the call book (see callbook.calls.CallForm)."""
+CALL = calls.CallFacts("CA1", "inbound", "+33612345678", "+33199001000")
+"""What a webhook says of its call."""
 
-    call_sid: str = "CA1"
-    from_: str = "+33612345678"
-    to: str = "+33199001000"
-    direction: str = "inbound"
-    call_status: str = ""
-    call_duration: int = 0
-    recording_sid: str = ""
-    recording_url: str = ""
-    recording_duration: int = 0
-    recording_status: str = ""
-    transcription_text: str = ""
-    transcription_status: str = ""
+
+def status(value: str, duration: int = 0) -> call_callbacks.StatusReport:
+    return call_callbacks.StatusReport(CALL, value, duration)
 
 
 def choice(motive: str, family: str, channel: str = "keypad") -> calls.Event:
@@ -72,19 +61,15 @@ def the_call(app: Flask, sid: str = "CA1") -> tuple[Call, list[str], list[tuple[
 def test_status_before_the_call_then_the_call_then_duplicates(app: Flask) -> None:
     """Reordered and duplicated callbacks: one row, closed once, each event once."""
     with session_scope(app) as session:  # the final status arrives first
-        call_callbacks.record_status(session, Form(call_status="completed", call_duration=95), NOW)
+        call_callbacks.record_status(session, status("completed", 95), NOW)
     with session_scope(app) as session:
-        call_steps.save_step(
-            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1"
-        )
+        call_steps.save_step(session, CALL, step(choice("incident", "incident")), NOW, "k1")
     with session_scope(app) as session:
-        call_callbacks.record_status(session, Form(call_status="completed", call_duration=95), NOW)
-        call_callbacks.record_status(
-            session, Form(call_status="in-progress"), NOW + timedelta(seconds=5)
-        )
-        form = Form(recording_sid="RE1", recording_url="https://x/RE1", recording_duration=20)
-        call_callbacks.record_callback(session, form, "recording", NOW)
-        call_callbacks.record_callback(session, form, "recording", NOW)
+        call_callbacks.record_status(session, status("completed", 95), NOW)
+        call_callbacks.record_status(session, status("in-progress"), NOW + timedelta(seconds=5))
+        recording = call_callbacks.RecordingReport(CALL, "RE1", "https://x/RE1", 20)
+        call_callbacks.record_callback(session, recording, NOW)
+        call_callbacks.record_callback(session, recording, NOW)
     call, kinds, motives = the_call(app)
     assert (call.status, call.duration) == ("completed", 95)
     assert call.ended_at == NOW
@@ -98,44 +83,37 @@ def test_a_step_read_before_another_write_is_still_written_in_order(app: Flask) 
     """The call read by a step (outside the write lock) changed before its write:
     the write notices, reads the call again and appends after the new events."""
     with session_scope(app) as session:
-        call_steps.save_step(
-            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1"
-        )
+        call_steps.save_step(session, CALL, step(choice("incident", "incident")), NOW, "k1")
     with session_scope(app) as session:
         seen = calls.find_call(session, "CA1")
     assert seen is not None and seen.last_seq == 1
     with session_scope(app) as session:  # the caller hangs up meanwhile
-        call_callbacks.record_status(session, Form(call_status="completed", call_duration=20), NOW)
+        call_callbacks.record_status(session, status("completed", 20), NOW)
     with session_scope(app) as session:
         route = calls.Event("route", {"route": "hotline"})
-        answer = call_steps.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
+        answer = call_steps.save_step(session, CALL, step(route), NOW, "k2", seen=seen)
     assert answer == "<Response/>"
     call, kinds, _ = the_call(app)
     assert kinds == ["menu.choice", "status", "route"]
     assert (call.route, call.last_request_key, call.status) == ("hotline", "k2", "completed")
     with session_scope(app) as session:  # the same request once more: nothing twice
-        call_steps.save_step(session, Form(), "CA1", step(route), NOW, "k2", seen=seen)
+        call_steps.save_step(session, CALL, step(route), NOW, "k2", seen=seen)
     assert the_call(app)[1] == ["menu.choice", "status", "route"]
 
 
 def test_a_call_with_two_motives(app: Flask) -> None:
     with session_scope(app) as session:
-        call_steps.save_step(
-            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k1"
-        )
+        call_steps.save_step(session, CALL, step(choice("incident", "incident")), NOW, "k1")
         call_steps.save_step(
             session,
-            Form(),
-            "CA1",
+            CALL,
             step(choice("usage", "usage", "speech"), calls.Event("route", {"route": "hotline"})),
             NOW,
             "k2",
         )
         # The same choice again (a menu replayed) adds nothing.
-        call_steps.save_step(
-            session, Form(), "CA1", step(choice("incident", "incident")), NOW, "k3"
-        )
-        call_callbacks.record_status(session, Form(call_status="completed", call_duration=40), NOW)
+        call_steps.save_step(session, CALL, step(choice("incident", "incident")), NOW, "k3")
+        call_callbacks.record_status(session, status("completed", 40), NOW)
     call, _, motives = the_call(app)
     assert motives == [("incident", "keypad"), ("usage", "speech")]
     assert (call.route, call.in_hours) == ("hotline", True)
@@ -147,7 +125,7 @@ def test_a_call_with_two_motives(app: Flask) -> None:
 def test_unanswered_transfer_ends_in_voicemail(app: Flask) -> None:
     with session_scope(app) as session:
         events = [calls.Event("route", {"route": "referent"}), calls.Event("voicemail.offered")]
-        call_steps.save_step(session, Form(), "CA1", step(*events), NOW, "k1")
+        call_steps.save_step(session, CALL, step(*events), NOW, "k1")
     call, _, _ = the_call(app)
     assert (call.route, call.in_hours) == ("voicemail", True)
 

@@ -8,6 +8,7 @@ under test is never patched.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -287,6 +288,90 @@ def test_spool_files_are_whole_entries(tmp_path: Path) -> None:
     assert [p.stem for p in spool.pending()] == [first, second]  # oldest first
     assert not list(spool.directory.glob(".*.tmp"))
     assert spool.holds(sid) and not spool.holds(new_sid())
+
+
+TWILIO_FORM: dict[str, Any] = {
+    "CallSid": "", "From": "", "To": "", "Direction": "inbound", "ParentCallSid": "",
+    "Digits": "", "SpeechResult": "", "CallStatus": "", "CallDuration": 0,
+    "DialCallStatus": "", "DialCallDuration": 0, "RecordingSid": "", "RecordingUrl": "",
+    "RecordingDuration": 0, "RecordingStatus": "", "TranscriptionText": "",
+    "TranscriptionStatus": "",
+}  # fmt: skip
+"""Twilio's form as the previous version of the spool kept it, whole (its format 1)."""
+
+
+def as_format_1(path: Path, posted: dict[str, Any]) -> None:
+    """Write a step or callback entry back as the previous version spooled it."""
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    entry = {k: v for k, v in entry.items() if k not in ("call", "report")}
+    entry |= {"format": 1, "form": TWILIO_FORM | posted}
+    path.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_call_spooled_across_an_upgrade_is_replayed_whole(
+    app: Flask, ticks: FakeMonotonic
+) -> None:
+    """Entries that wait in the spool at upgrade time, in the previous format (Twilio's
+    whole form), replay as before, along with the same call's entries spooled after."""
+    with clock.frozen_at(paris(2026, 12, 24, 17, 45)):
+        reference = Twilio(app)
+        voicemail_call(reference, new_sid("RE"))
+        down = Twilio(app, caller="+33612345670", to="+33199001001")
+        recording_sid = new_sid("RE")
+        transcription = {"RecordingSid": recording_sid, "TranscriptionText": "serveur bloqué",
+                         "TranscriptionStatus": "completed"}  # fmt: skip
+        with database_down(app):
+            voicemail_call(down, recording_sid)
+            assert down.post("/voice/transcription", transcription).status_code == 204
+    entries = {p.name.split("-")[3]: p for p in spool_of(app).pending()}
+    steps = sorted(p for p in spool_of(app).pending() if "-step-" in p.name)
+    call = {"CallSid": down.call_sid, "From": down.caller, "To": down.to}
+    # Spooled before the upgrade: the call's first two steps, its status and transcription.
+    as_format_1(steps[0], call)
+    as_format_1(steps[1], call | {"SpeechResult": "j'ai une panne"})
+    as_format_1(entries["status"], call | {"CallStatus": "completed"})
+    as_format_1(entries["transcription"], call | transcription)
+    assert replay(app).replayed == 9
+    assert spool_of(app).pending() == [] and not (spool_of(app).directory / REJECTED).exists()
+
+    got, want = book(app, down.call_sid), book(app, reference.call_sid)
+    assert got["row"][:-1] == want["row"][:-1] and got["motives"] == want["motives"]
+    assert [e[0] for e in got["events"]] == [e[0] for e in want["events"] if e[0] != "ticket"] + [
+        "transcription"
+    ]
+    assert got["events"][-1][2] == {
+        "sid": recording_sid, "status": "completed", "text": "serveur bloqué"
+    }  # fmt: skip
+    with session_scope(app) as session:
+        row = session.scalars(select(Call).where(Call.call_sid == down.call_sid)).one()
+        assert (row.from_number, row.to_number, row.direction, row.status) == (
+            "+33612345670", "+33199001001", "inbound", "completed"
+        )  # fmt: skip
+        message = session.scalars(
+            select(TicketMessage).where(TicketMessage.recording_sid == recording_sid)
+        ).one()
+        assert (message.duration, message.transcription) == (14, "serveur bloqué")
+
+
+def test_the_spool_keeps_what_the_call_book_takes_not_the_form(
+    app: Flask, ticks: FakeMonotonic
+) -> None:
+    phone = Twilio(app)
+    with clock.frozen_at(paris(2026, 12, 15, 10, 0)):
+        phone.step("/voice/incoming")
+        with database_down(app):
+            phone.step("/voice/menu", {"Digits": "1"})
+            ended = {"CallStatus": "completed", "CallDuration": "90", "Digits": "1"}
+            assert phone.post("/voice/status", ended).status_code == 204
+    step, status = (json.loads(p.read_text()) for p in spool_of(app).pending())
+    call = {"call_sid": phone.call_sid, "direction": "inbound",
+            "from_number": phone.caller, "to_number": phone.to}  # fmt: skip
+    assert "form" not in step and "form" not in status
+    assert step["call"] == call and step["record"]["events"][0]["kind"] == "menu.choice"
+    assert status["report"] == {"call": call, "status": "completed", "duration": 90}
+    assert replay(app).replayed == 2
+    row = book(app, phone.call_sid)["row"]
+    assert (row[1], row[4]) == ("completed", 90)
 
 
 # -- the fallback URL ------------------------------------------------------------------

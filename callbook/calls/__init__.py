@@ -6,10 +6,12 @@ and run on the driver (`callbook.db.direct`), on the session's connection (so
 tickets the ORM writes in the same step commit or roll back with them).
 The voice routes read the call with `find_call` on a reading connection
 (`reading`) and run the step before `write_on` opens the write transaction.
-A step's record: `callbook.calls.steps`; status, recording and transcription
-callbacks: `callbook.calls.statuses`. A step written late from the local
-spool carries its spool id in the data of its events (`SPOOL_KEY`), so
-replaying it again records nothing twice (`spooled_step_saved`).
+The book never reads a webhook's form: it takes typed records of what it
+stores, the call's `CallFacts` with a step's record (`callbook.calls.steps`)
+or a status, recording or transcription report (`callbook.calls.statuses`).
+A step written late from the local spool carries its spool id in the data
+of its events (`SPOOL_KEY`), so replaying it again records nothing twice
+(`spooled_step_saved`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -50,21 +52,14 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-class CallForm(Protocol):
-    """What the call book reads of a webhook (see ivr.voice.forms.VoiceForm)."""
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What a webhook says of its call: the columns a new row of the call starts with."""
 
     call_sid: str
-    from_: str
-    to: str
-    direction: str
-    call_status: str
-    call_duration: int
-    recording_sid: str
-    recording_url: str
-    recording_duration: int
-    recording_status: str
-    transcription_text: str
-    transcription_status: str
+    direction: str = "inbound"
+    from_number: str = ""
+    to_number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,15 +202,13 @@ def may_go_on(now: datetime, max_talk: timedelta) -> ColumnElement[bool]:
     return sql.CALLS.c.ended_at.is_(None) & (since < sql.LAST_LIVE)
 
 
-def new_call(
-    form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
-) -> dict[str, Any]:
+def new_call(call: CallFacts, now: datetime, changes: dict[str, Any]) -> dict[str, Any]:
     """The columns of a new call row: what the webhook says of the call, then `changes`."""
     return {
-        "call_sid": call_sid,
-        "direction": form.direction or "inbound",
-        "from_number": form.from_,
-        "to_number": form.to,
+        "call_sid": call.call_sid,
+        "direction": call.direction,
+        "from_number": call.from_number,
+        "to_number": call.to_number,
         "started_at": now,
         "updated_at": now,
         "state": {},
@@ -225,30 +218,29 @@ def new_call(
 
 
 def insert_call(
-    conn: Connection, form: CallForm, call_sid: str, now: datetime, changes: dict[str, Any]
+    conn: Connection, call: CallFacts, now: datetime, changes: dict[str, Any]
 ) -> int | None:
     """A new call row with `changes`; None when another request inserted the CallSid first."""
-    values = new_call(form, call_sid, now, changes)
+    values = new_call(call, now, changes)
     new_id = sql.INSERT_CALL[conn.dialect.name].execute(conn, values).scalar()
     return None if new_id is None else int(new_id)
 
 
 def write_call(
     conn: Connection,
-    form: CallForm,
-    call_sid: str,
+    call: CallFacts,
     now: datetime,
     current: CallRow | None,
     changes: dict[str, Any],
 ) -> tuple[int, bool]:
     """(call id, created): the row updated with `changes`, or created with them."""
     if current is None:
-        new_id = insert_call(conn, form, call_sid, now, changes)
+        new_id = insert_call(conn, call, now, changes)
         if new_id is not None:
             return new_id, True
-        current = find_call(conn, call_sid)  # a concurrent request created it
+        current = find_call(conn, call.call_sid)  # a concurrent request created it
         if current is None:  # pragma: no cover - the conflict was on this CallSid
-            raise LookupError(f"call {call_sid} neither inserted nor found")
+            raise LookupError(f"call {call.call_sid} neither inserted nor found")
     conn.execute(sql.UPDATE_CALL, {"call_id": current.id, **changes})
     return current.id, False
 

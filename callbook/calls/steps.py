@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from callbook.calls import (
     SPOOL_KEY,
-    CallForm,
+    CallFacts,
     CallRow,
     Database,
     Event,
@@ -54,7 +54,7 @@ class StepRecord:
 
 
 def save_first_step(
-    conn: Connection, form: CallForm, call_sid: str, step: StepRecord, now: datetime, key: str
+    conn: Connection, call: CallFacts, step: StepRecord, now: datetime, key: str
 ) -> str | None:
     """The first step of a call the book does not know, written without reading first.
 
@@ -66,14 +66,14 @@ def save_first_step(
     `save_step`).
     """
     if conn.dialect.name == "postgresql" and step.events:
-        changes, events, motives = _changes_of(form, step, now, key, "", None)
+        changes, events, motives = _changes_of(call, step, now, key, "", None)
         if not motives:
-            row = new_call(form, call_sid, now, changes)
+            row = new_call(call, now, changes)
             params = {f"new_{name}": value for name, value in row.items()}
             params |= {"events": [{"kind": e.kind, "data": e.data} for e in events], "at": now}
             return step.twiml if sql.FIRST_STEP_PG.execute(conn, params).first() else None
     with write_on(conn) as writer:
-        written = _write_step(writer, form, call_sid, step, now, key, "", None)
+        written = _write_step(writer, call, step, now, key, "", None)
     return step.twiml if written else None
 
 
@@ -86,8 +86,7 @@ UNREAD = _Unread()
 
 def save_step(
     session: Database,
-    form: CallForm,
-    call_sid: str,
+    call: CallFacts,
     step: StepRecord,
     now: datetime,
     request_key: str,
@@ -95,7 +94,7 @@ def save_step(
     *,
     seen: CallRow | _Unread | None = UNREAD,
 ) -> str:
-    """Store the step's state and events on the call row (created if needed).
+    """Store the step's state and events on the row of `call` (created from it if needed).
 
     Returns the answer the book holds for this request: the step's TwiML, or
     the answer stored by a concurrent retry of the same request, in which
@@ -107,20 +106,19 @@ def save_step(
     """
     conn = connection_of(session)
     for _attempt in range(3):
-        current = find_call(conn, call_sid) if isinstance(seen, _Unread) else seen
+        current = find_call(conn, call.call_sid) if isinstance(seen, _Unread) else seen
         if current is not None and (answer := current.answer_to(request_key)):
             return answer
-        written = _write_step(conn, form, call_sid, step, now, request_key, spool_id, current)
+        written = _write_step(conn, call, step, now, request_key, spool_id, current)
         if written:
             return step.twiml
         seen = UNREAD  # changed under us: read it in this transaction and decide again
-    raise LookupError(f"call {call_sid} kept changing while its step was written")
+    raise LookupError(f"call {call.call_sid} kept changing while its step was written")
 
 
 def _write_step(
     conn: Connection,
-    form: CallForm,
-    call_sid: str,
+    call: CallFacts,
     step: StepRecord,
     now: datetime,
     request_key: str,
@@ -130,9 +128,9 @@ def _write_step(
     """Write the step on `current` as read; False (nothing written) when the row
     was created meanwhile, already holds this very request, or has events
     added since it was read."""
-    changes, events, motives = _changes_of(form, step, now, request_key, spool_id, current)
+    changes, events, motives = _changes_of(call, step, now, request_key, spool_id, current)
     if current is None:
-        new_id = insert_call(conn, form, call_sid, now, changes)
+        new_id = insert_call(conn, call, now, changes)
         if new_id is None:
             return False
         call_id, last_seq = new_id, 0
@@ -157,7 +155,7 @@ def _write_step(
 
 
 def _changes_of(
-    form: CallForm,
+    call: CallFacts,
     step: StepRecord,
     now: datetime,
     request_key: str,
@@ -176,7 +174,7 @@ def _changes_of(
         "last_response": step.twiml,
         "updated_at": now,
     }
-    if step.caller and not (current.from_number if current else form.from_):
+    if step.caller and not (current.from_number if current else call.from_number):
         changes["from_number"] = step.caller
     events = step.events
     if spool_id:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from callbook.calls import CallForm
+from callbook.calls.statuses import RecordingReport, TranscriptionReport
 from callbook.tickets import PRIORITY_RANK
 from callbook.tickets import opening as ticketing
 from ivr.config import ConfigDocument, Family, Priority
@@ -18,19 +18,16 @@ from ivr.flows.voicemail import CallbackSink, Recording, VoicemailSink
 from schedules import Calendar
 
 
-def complete_message(session: Session, form: CallForm, kind: str, now: datetime) -> None:
+def complete_message(
+    session: Session, report: RecordingReport | TranscriptionReport, now: datetime
+) -> None:
     """Recording and transcription callbacks complete the ticket's message."""
-    if not form.recording_sid:
-        return
-    if kind == "recording":
-        ticketing.complete_recording(
-            session, form.recording_sid, form.recording_url, form.recording_duration,
-            form.call_sid, now,
-        )  # fmt: skip
-    else:
-        ticketing.add_transcription(
-            session, form.recording_sid, form.transcription_text, form.call_sid, now
-        )
+    sid = report.call.call_sid
+    if isinstance(report, RecordingReport):
+        if report.sid:
+            ticketing.complete_recording(session, report.sid, report.url, report.duration, sid, now)
+    elif report.recording_sid:
+        ticketing.add_transcription(session, report.recording_sid, report.text, sid, now)
 
 
 def priority_of(doc: ConfigDocument, state: CallState) -> Priority:

@@ -6,6 +6,10 @@ not an error), strict where a value identifies something (`CallSid`,
 (the limits are read from the call book's tables), so the same input does the
 same on SQLite, which would store it whole, and PostgreSQL, which would refuse
 it; a `CallStatus` outside Twilio's vocabulary is dropped.
+
+The call book never reads the form: what it stores of a webhook is built
+here, once, as its own typed records (`call_facts`, `status_report`,
+`recording_report`, `transcription_report`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import String
 
+from callbook.calls import CallFacts
 from callbook.calls.models import Call
+from callbook.calls.statuses import RecordingReport, StatusReport, TranscriptionReport
 
 
 def _text(limit: int) -> BeforeValidator:
@@ -88,3 +94,33 @@ class VoiceForm(BaseModel):
     recording_status: Short = Field(default="", alias="RecordingStatus")
     transcription_text: Annotated[str, _text(5000)] = Field(default="", alias="TranscriptionText")
     transcription_status: Short = Field(default="", alias="TranscriptionStatus")
+
+
+def call_facts(form: VoiceForm, call_sid: str = "") -> CallFacts:
+    """The call a webhook is about: `call_sid` (a whisper leg's parent call) or its own."""
+    return CallFacts(
+        call_sid=call_sid or form.call_sid,
+        direction=form.direction or "inbound",
+        from_number=form.from_,
+        to_number=form.to,
+    )
+
+
+def status_report(form: VoiceForm) -> StatusReport:
+    return StatusReport(call_facts(form), form.call_status, form.call_duration)
+
+
+def recording_report(form: VoiceForm) -> RecordingReport:
+    return RecordingReport(
+        call_facts(form),
+        form.recording_sid,
+        form.recording_url,
+        form.recording_duration,
+        form.recording_status,
+    )
+
+
+def transcription_report(form: VoiceForm) -> TranscriptionReport:
+    return TranscriptionReport(
+        call_facts(form), form.recording_sid, form.transcription_status, form.transcription_text
+    )

@@ -24,7 +24,7 @@ from ivr.flows.retry import next_attempt
 from ivr.flows.speech import say, spoken_digits
 from ivr.runtime import current_config, last_known_config
 from ivr.twilio_adapter import twiml
-from ivr.voice.forms import VoiceForm
+from ivr.voice.forms import VoiceForm, status_report
 from ivr.voice.routes import verify_signature
 from schedules import clock
 
@@ -167,7 +167,7 @@ def status() -> Response:
     try:
         _, doc = current_config()
         with session_scope() as session:
-            call_id = call_callbacks.record_status(session, form, clock.now())
+            call_id = call_callbacks.record_status(session, status_report(form), clock.now())
             callback = _callback(session)
             if callback is None:
                 return Response(status=204)

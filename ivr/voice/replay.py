@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,8 +28,11 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callbook import calls
+from callbook.calls import CallFacts, Event
 from callbook.calls import statuses as call_callbacks
 from callbook.calls import steps as call_steps
+from callbook.calls.statuses import RecordingReport, Report, StatusReport, TranscriptionReport
+from callbook.calls.steps import StepRecord
 from callbook.db import budget_half_spent, session_scope
 from callbook.tickets import Callback, Ticket
 from ivr.config import ConfigDocument
@@ -36,7 +40,13 @@ from ivr.flows.state import CallState
 from ivr.flows.voicemail import Recording
 from ivr.runtime import NoActiveConfig, active_config
 from ivr.voice import aftercall
-from ivr.voice.forms import VoiceForm
+from ivr.voice.forms import (
+    VoiceForm,
+    call_facts,
+    recording_report,
+    status_report,
+    transcription_report,
+)
 from ivr.voice.spool import Spool, spool_of
 
 log = logging.getLogger(__name__)
@@ -138,34 +148,18 @@ def _step(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) 
     key = str(entry["request_key"])
     if calls.spooled_step_saved(session, sid, entry["id"]) or calls.replayed(session, sid, key):
         return  # replayed already, or saved directly before its commit was reported failed
-    form = VoiceForm.model_validate(entry["form"])
-    raw = entry["record"]
-    callback_at = raw.get("callback_at")
-    record = call_steps.StepRecord(
-        state=raw["state"],
-        events=[calls.Event(str(e["kind"]), dict(e["data"])) for e in raw["events"]],
-        twiml=str(raw["twiml"]),
-        caller=str(raw.get("caller", "")),
-        contact=str(raw.get("contact", "")),
-        structure=str(raw.get("structure", "")),
-        revision=raw.get("revision"),
-        urgent=bool(raw.get("urgent", False)),
-        callback_at=datetime.fromisoformat(callback_at) if callback_at else None,
-    )
-    call_steps.save_step(session, form, sid, record, _at(entry), key, spool_id=str(entry["id"]))
+    call, record = _step_of(entry)
+    call_steps.save_step(session, call, record, _at(entry), key, spool_id=str(entry["id"]))
 
 
-def _status(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) -> None:
-    call_callbacks.record_status(session, VoiceForm.model_validate(entry["form"]), _at(entry))
-
-
-def _recording_or_transcription(
-    session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]
-) -> None:
-    form = VoiceForm.model_validate(entry["form"])
-    kind = str(entry["kind"])
-    call_callbacks.record_callback(session, form, kind, _at(entry))
-    aftercall.complete_message(session, form, kind, _at(entry))
+def _report(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) -> None:
+    """A status, recording-status or transcription callback."""
+    report, at = _report_of(entry), _at(entry)
+    if isinstance(report, StatusReport):
+        call_callbacks.record_status(session, report, at)
+    else:
+        call_callbacks.record_callback(session, report, at)
+        aftercall.complete_message(session, report, at)
 
 
 def _voicemail(session: Session, doc: ConfigDocument | None, entry: dict[str, Any]) -> None:
@@ -191,10 +185,69 @@ def _callback(session: Session, doc: ConfigDocument | None, entry: dict[str, Any
 
 _APPLY = {
     "step": _step,
-    "status": _status,
-    "recording": _recording_or_transcription,
-    "transcription": _recording_or_transcription,
+    "status": _report,
+    "recording": _report,
+    "transcription": _report,
     "voicemail": _voicemail,
     "callback": _callback,
 }
 _NEEDS_CONFIG = frozenset({"voicemail", "callback"})
+
+
+# -- the typed records rebuilt from an entry's data --------------------------------------
+#
+# Format 1 kept Twilio's whole form in "form"; entries of that format may still
+# wait in a spool at upgrade time, and the same records are rebuilt from them.
+
+
+def _call_of(data: dict[str, Any]) -> CallFacts:
+    return CallFacts(
+        str(data["call_sid"]),
+        str(data["direction"]),
+        str(data["from_number"]),
+        str(data["to_number"]),
+    )
+
+
+def _step_of(entry: dict[str, Any]) -> tuple[CallFacts, StepRecord]:
+    """The call and the record of a spooled step."""
+    if "form" in entry:  # format 1
+        call = call_facts(VoiceForm.model_validate(entry["form"]), str(entry["call_sid"]))
+    else:
+        call = _call_of(entry["call"])
+    raw = entry["record"]
+    callback_at = raw.get("callback_at")
+    return call, StepRecord(
+        state=raw["state"],
+        events=[Event(str(e["kind"]), dict(e["data"])) for e in raw["events"]],
+        twiml=str(raw["twiml"]),
+        caller=str(raw.get("caller", "")),
+        contact=str(raw.get("contact", "")),
+        structure=str(raw.get("structure", "")),
+        revision=raw.get("revision"),
+        urgent=bool(raw.get("urgent", False)),
+        callback_at=datetime.fromisoformat(callback_at) if callback_at else None,
+    )
+
+
+_REPORTS_OF_FORMS: dict[str, Callable[[VoiceForm], Report]] = {
+    "status": status_report,
+    "recording": recording_report,
+    "transcription": transcription_report,
+}
+
+
+def _report_of(entry: dict[str, Any]) -> Report:
+    """The report of a spooled status, recording-status or transcription callback."""
+    kind = str(entry["kind"])
+    if "form" in entry:  # format 1
+        return _REPORTS_OF_FORMS[kind](VoiceForm.model_validate(entry["form"]))
+    raw = entry["report"]
+    call = _call_of(raw["call"])
+    if kind == "status":
+        return StatusReport(call, str(raw["status"]), int(raw["duration"]))
+    if kind == "recording":
+        sid, url, status = str(raw["sid"]), str(raw["url"]), str(raw["status"])
+        return RecordingReport(call, sid, url, int(raw["duration"]), status)
+    return TranscriptionReport(call, str(raw["recording_sid"]), str(raw["status"]),
+                               str(raw["text"]))  # fmt: skip

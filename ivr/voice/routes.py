@@ -1,8 +1,10 @@
 """The /voice/* webhooks: verify the signature, validate the form, run a step, answer.
 
-Handlers stay thin: every decision is in `ivr.flows`; a step runs on the call
-book, or on the spool when the database fails, in `ivr.voice.steps`; every
-write goes through `callbook.calls`, `callbook.calls.steps` and
+Handlers stay thin: the form is validated here (`ivr.voice.forms`), and what
+the call book stores of it is built once as typed records (the call, a
+callback's report); every decision is in `ivr.flows`; a step or a callback
+runs on the call book, or on the spool when the database fails, in
+`ivr.voice.steps`; every write goes through `callbook.calls.steps` and
 `callbook.calls.statuses`. Nothing a caller sends can produce a 5xx: a step
 failure still answers useful TwiML (`fallback.degraded_twiml`). Status-type
 callbacks are recorded, or spooled when the database is down, and answer 204.
@@ -10,32 +12,32 @@ callbacks are recorded, or spooled when the database is down, and answer 204.
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbook import calls
-from callbook.calls import statuses as call_callbacks
+from callbook.calls.statuses import Report
 from ivr.config import ConfigDocument
 from ivr.flows import dialing, menu, proceed, structure, voicemail, welcome
 from ivr.flows.state import CallState, Step
 from ivr.runtime import last_known_config
 from ivr.twilio_adapter import signature_valid
-from ivr.voice import aftercall, steps
+from ivr.voice import steps
 from ivr.voice.fallback import degraded_twiml
-from ivr.voice.forms import CALL_SID, VoiceForm
-from ivr.voice.replay import replay_if_due
-from ivr.voice.spool import spool_of
+from ivr.voice.forms import (
+    CALL_SID,
+    VoiceForm,
+    call_facts,
+    recording_report,
+    status_report,
+    transcription_report,
+)
 from ivr.voice.steps import StepHandler
 from schedules import clock
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -63,7 +65,7 @@ def _step(handler: StepHandler, *, writes: bool = False, first: bool = False) ->
     form = _form()
     if isinstance(form, Response):
         return form
-    return steps.run(form, handler, writes=writes, first=first)
+    return steps.run(form, call_facts(form), handler, writes=writes, first=first)
 
 
 @bp.post("/incoming")
@@ -109,7 +111,7 @@ def _parent_step(handler: StepHandler) -> Response:
         return form
     if not re.match(CALL_SID, form.parent_call_sid):
         return Response("ParentCallSid is required on a whisper leg\n", 400, mimetype="text/plain")
-    return steps.run(form, handler, call_sid=form.parent_call_sid)
+    return steps.run(form, call_facts(form, form.parent_call_sid), handler)
 
 
 @bp.post("/whisper")
@@ -148,57 +150,27 @@ def callback_choice() -> Response:
     return _step(handler, writes=True)
 
 
-def _record_callback(kind: str, form: VoiceForm, now: datetime) -> None:
-    if kind == "status":
-        with calls.writing() as writer:
-            call_callbacks.record_status(writer, form, now)
-    else:
-        with calls.session() as session:
-            call_callbacks.record_callback(session, form, kind, now)
-            aftercall.complete_message(session, form, kind, now)
-
-
-def _callback(kind: str) -> Response:
-    """Status-type callbacks: record (or spool), answer 204; unknown CallSids are accepted."""
+def _callback(report_of: Callable[[VoiceForm], Report]) -> Response:
+    """Status-type callbacks: recorded (or spooled), answered 204; unknown CallSids accepted."""
     form = _form()
     if isinstance(form, Response):
         return form
-    now = clock.now()
-    spool = spool_of()
-    with steps.database_budget():
-        replay_if_due(current_app._get_current_object())  # type: ignore[attr-defined]
-        if not spool.bypass(form.call_sid):
-            try:
-                steps.once_more_if_lost(form.call_sid, lambda: _record_callback(kind, form, now))
-                return Response(status=204)
-            except SQLAlchemyError as exc:
-                if not steps.database_outage(exc):
-                    log.exception("%s callback of %s refused by the database",
-                                  kind, form.call_sid)  # fmt: skip
-                    return Response(f"{kind} callback not recorded\n", 400, mimetype="text/plain")
-                log.warning("database unavailable for the %s callback of %s: %s",
-                            kind, form.call_sid, exc)  # fmt: skip
-                spool.mark_down()
-    try:
-        spool.write_callback(kind, form, now)
-    except OSError:
-        log.exception("%s callback of %s lost: the spool cannot be written", kind, form.call_sid)
-    return Response(status=204)
+    return steps.record(report_of(form))
 
 
 @bp.post("/status")
 def status() -> Response:
-    return _callback("status")
+    return _callback(status_report)
 
 
 @bp.post("/recording-status")
 def recording_status() -> Response:
-    return _callback("recording")
+    return _callback(recording_report)
 
 
 @bp.post("/transcription")
 def transcription() -> Response:
-    return _callback("transcription")
+    return _callback(transcription_report)
 
 
 @bp.post("/fallback")

@@ -2,11 +2,13 @@
 
 When the database is down or locked, a webhook still answers (from the
 configuration this worker holds) and what it would have written is kept as
-one JSON file per entry under `<instance>/spool/`. Each file is written
-atomically (temporary file, fsync, rename, fsync of the folder): a crash
-leaves the whole entry or nothing. File names start with the wall-clock time
-in nanoseconds, so sorting them gives the order in which they were spooled,
-across the workers of one machine.
+one JSON file per entry under `<instance>/spool/`: the data of the call
+book's own records (a step's call and record, a callback's report), never
+Twilio's form. Each file is written atomically (temporary file, fsync,
+rename, fsync of the folder): a crash leaves the whole entry or nothing.
+File names start with the wall-clock time in nanoseconds, so sorting them
+gives the order in which they were spooled, across the workers of one
+machine.
 
 `ivr.voice.replay` writes the entries into the call book and deletes them.
 While a call has entries here, its next steps are spooled too, so its
@@ -25,17 +27,21 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 
+from callbook.calls import CallFacts
+from callbook.calls.statuses import Report
+from callbook.calls.steps import StepRecord
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import CallbackSink, Recording, VoicemailSink
 from ivr.voice import aftercall
-from ivr.voice.forms import CALL_SID, VoiceForm
+from ivr.voice.forms import CALL_SID
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,7 @@ REJECTED = "rejected"
 RETRY_SECONDS = 5.0
 """After a database failure, webhooks skip the database (and replay waits) this long."""
 
-FORMAT = 1
+FORMAT = 2
 _counter = itertools.count()
 
 
@@ -123,15 +129,13 @@ class Spool:
         finally:
             os.close(fd)
 
-    def write_step(
-        self, call_sid: str, form: VoiceForm, record: dict[str, Any], at: datetime, key: str
-    ) -> str:
-        payload = {"form": _form_data(form), "record": record, "request_key": key}
-        return self.write("step", call_sid, at, payload)
+    def write_step(self, call: CallFacts, record: StepRecord, at: datetime, key: str) -> str:
+        payload = {"call": asdict(call), "record": _record_data(record), "request_key": key}
+        return self.write("step", call.call_sid, at, payload)
 
-    def write_callback(self, kind: str, form: VoiceForm, at: datetime) -> str:
+    def write_report(self, report: Report, at: datetime) -> str:
         """A status, recording-status or transcription callback."""
-        return self.write(kind, form.call_sid, at, {"form": _form_data(form)})
+        return self.write(report.kind, report.call.call_sid, at, {"report": asdict(report)})
 
     # -- reading -------------------------------------------------------------------
 
@@ -227,8 +231,19 @@ class Spool:
         return sink
 
 
-def _form_data(form: VoiceForm) -> dict[str, Any]:
-    return form.model_dump(by_alias=True)
+def _record_data(record: StepRecord) -> dict[str, Any]:
+    """A step's record as the JSON data of its entry (`ivr.voice.replay` reads it back)."""
+    return {
+        "state": record.state,
+        "events": [{"kind": e.kind, "data": e.data} for e in record.events],
+        "twiml": record.twiml,
+        "caller": record.caller,
+        "contact": record.contact,
+        "structure": record.structure,
+        "revision": record.revision,
+        "urgent": record.urgent,
+        "callback_at": record.callback_at.isoformat() if record.callback_at else None,
+    }
 
 
 def init_app(app: Flask) -> Spool:
