@@ -98,7 +98,7 @@ def test_both_problems_are_said_at_once(tmp_path: Path) -> None:
 def test_serve_and_scheduler_say_what_is_missing(migrated_database: str, tmp_path: Path) -> None:
     runner = IvrRunner(tmp_path / "instance", migrated_database)
     unset = {"IVR_SECRET_KEY": None, "IVR_PUBLIC_URL": None}
-    for command in (["serve", "--no-scheduler"], ["scheduler"], ["users", "list"]):
+    for command in (["users", "list"], ["scheduler"], ["serve", "--no-scheduler"]):
         result = runner.invoke(*command, env=unset)  # an exception would fail here
         assert result.exit_code == 1, result.output
         assert "IVR_SECRET_KEY is not set" in result.output
