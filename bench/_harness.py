@@ -111,8 +111,10 @@ def server_env(instance: Path, database_url: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
     env["IVR_INSTANCE_DIR"] = str(instance)
     env["PYTHONPATH"] = str(REPO)
-    if database_url:
+    if database_url:  # a deployment: its own secret key, and the URL each request uses
         env["IVR_DATABASE_URL"] = database_url
+        env["IVR_SECRET_KEY"] = secrets.token_hex(32)
+        env["IVR_TRUST_PROXY"] = "true"  # no proxy sets X-Forwarded-*: the request's own URL
     return env
 
 

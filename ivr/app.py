@@ -10,15 +10,20 @@ from callbook import db
 from callbook.db.schema import expected_schema_version, schema_version, upgrade_database
 from ivr import admin, inputs, runtime, voice
 from ivr import api as json_api
-from ivr.settings import Settings, get_settings
+from ivr.settings import Settings, get_settings, session_secret
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the web service; nothing is created at import time."""
+    """Build the web service; nothing is created at import time.
+
+    Raises SettingsRefused when a deployment lacks what it must have (see
+    `Settings.deployment_problems`): no worker starts on a guessable key.
+    """
     settings = settings or get_settings()
+    settings.check()
     app = Flask("ivr", instance_path=str(settings.instance_dir.resolve()))
     app.config["IVR_SETTINGS"] = settings
-    app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
+    app.config["SECRET_KEY"] = session_secret(settings)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.config["DATABASE_URL"] = settings.effective_database_url
     settings.instance_dir.mkdir(parents=True, exist_ok=True)

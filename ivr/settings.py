@@ -1,7 +1,20 @@
-"""One typed settings object, read from the environment (prefix IVR_)."""
+"""One typed settings object, read from the environment (prefix IVR_).
+
+Two ways to run. The *embedded demo* is the service with neither
+IVR_DATABASE_URL (it runs on the SQLite file of its instance folder) nor
+Twilio credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN): its secrets are
+random values kept in the instance folder. Setting any of those three makes
+a *deployment*, which refuses to start without a secret key of its own and
+without the public URL Twilio calls (or a trusted proxy): see
+`deployment_problems`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+import tempfile
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +51,9 @@ class Settings(BaseSettings):
     )
     default_timezone: str = Field(default="Europe/Paris", description="Zone for display.")
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-only-change-me"), description="Flask session signing key."
+        default=SecretStr(""),
+        description="Key signing the admin sessions, at least 32 characters; required outside "
+        "the embedded demo, which keeps a random one in the instance folder.",
     )
     outbound_rate: float = Field(
         default=1.0,
@@ -118,6 +133,86 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token.get_secret_value())
+
+    @property
+    def embedded_demo(self) -> bool:
+        """No IVR_DATABASE_URL and no Twilio credentials (neither the SID nor the token)."""
+        twilio = self.twilio_account_sid or self.twilio_auth_token.get_secret_value()
+        return not self.database_url and not twilio
+
+    def deployment_problems(self) -> list[str]:
+        """Why this service must not start; empty when it may."""
+        problems = []
+        key = self.secret_key.get_secret_value()
+        if key and len(key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(f"IVR_SECRET_KEY is too short: {KEY_ADVICE}")
+        if self.public_url and not self.public_url.lower().startswith(("http://", "https://")):
+            problems.append("IVR_PUBLIC_URL must start with https:// (or http://)")
+        if self.embedded_demo:
+            return problems
+        if not key:
+            problems.append(
+                "IVR_SECRET_KEY is not set: outside the embedded demo the admin sessions "
+                f"are signed with a key of the deployment's own, {KEY_ADVICE}"
+            )
+        if not self.public_url and not self.trust_proxy:
+            problems.append(
+                "neither IVR_PUBLIC_URL nor IVR_TRUST_PROXY is set: Twilio signatures would "
+                "be checked against the Host header each client sends, so a request signed "
+                "for another deployment with the same auth token would be accepted; set "
+                "IVR_PUBLIC_URL to the base URL Twilio calls (or IVR_TRUST_PROXY=true behind "
+                "one reverse proxy that sets X-Forwarded-Proto and X-Forwarded-Host)"
+            )
+        return problems
+
+    def check(self) -> None:
+        """Raise SettingsRefused, naming every setting at fault, unless the service may start."""
+        problems = self.deployment_problems()
+        if problems:
+            raise SettingsRefused(problems)
+
+
+MIN_SECRET_KEY_LENGTH = 32
+KEY_ADVICE = (
+    f"at least {MIN_SECRET_KEY_LENGTH} random characters, "
+    "e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`"
+)
+SECRET_KEY_FILE = "secret-key"
+
+
+class SettingsRefused(RuntimeError):
+    """The settings do not let the service start; the message says what to set."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"- {p}" for p in problems)
+        super().__init__(f"the service cannot start with these settings:\n{lines}")
+
+
+def instance_secret(instance_dir: Path, name: str, nbytes: int = 32) -> str:
+    """A random secret kept in `instance_dir/name`, made on first use (the embedded demo).
+
+    Written whole before it appears (a private temporary file, then a hard
+    link), so workers starting together all read the one that won.
+    """
+    path = Path(instance_dir) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-")  # mode 0600
+        try:
+            with os.fdopen(handle, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(nbytes))
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    return path.read_text(encoding="ascii").strip()
+
+
+def session_secret(settings: Settings) -> str:
+    """IVR_SECRET_KEY; in the embedded demo without it, the instance folder's random key."""
+    key = settings.secret_key.get_secret_value()
+    return key or instance_secret(settings.instance_dir, SECRET_KEY_FILE)
 
 
 @lru_cache(maxsize=1)

@@ -6,10 +6,8 @@ turns its failures into `TwilioUnavailable`.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from flask import Flask, Request, Response
@@ -21,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.settings import Settings
+from ivr.settings import Settings, instance_secret
 
 LOCAL_TOKEN_FILE = "webhook-token"
 _T = TypeVar("_T")
@@ -47,18 +45,7 @@ def webhook_token(settings: Settings) -> str:
     still checked and `ivr call` signs its requests like Twilio would.
     """
     token = settings.twilio_auth_token.get_secret_value()
-    if token:
-        return token
-    path = Path(settings.instance_dir) / LOCAL_TOKEN_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with path.open("x", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(16))
-            path.chmod(0o600)
-        except FileExistsError:
-            pass  # another worker wrote it first
-    return path.read_text(encoding="ascii").strip()
+    return token or instance_secret(settings.instance_dir, LOCAL_TOKEN_FILE, 16)
 
 
 def public_url(request: Request, settings: Settings) -> str:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -55,6 +56,23 @@ def oncall() -> OnCallSchedule:
 # which is emptied before each test that uses it.
 
 
+SECRET_KEY = "tests-only-secret-key-0123456789abcdef"
+TEST_URL = "http://localhost"
+"""The base URL of Flask's test client: the public URL of the tests' deployments."""
+
+
+def deployment_settings(**values: Any) -> Settings:
+    """Settings of a deployment (explicit database or Twilio credentials).
+
+    A deployment refuses to start without a secret key and a public URL (or
+    a trusted proxy): these get the tests' own unless `values` give them.
+    """
+    values.setdefault("secret_key", SECRET_KEY)
+    if not values.get("trust_proxy"):
+        values.setdefault("public_url", TEST_URL)
+    return Settings(**values)
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """IVR_TEST_DATABASE_URL if set, else a fresh SQLite file; contents unspecified."""
@@ -85,7 +103,10 @@ def migrated_database(empty_database: str) -> str:
 @pytest.fixture
 def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
     """The service on the test database, the demo configuration active as revision 1."""
-    app = create_app(Settings(instance_dir=tmp_path / "instance", database_url=migrated_database))
+    settings = deployment_settings(
+        instance_dir=tmp_path / "instance", database_url=migrated_database
+    )
+    app = create_app(settings)
     app.config["TESTING"] = True
     with session_scope(app) as session:
         install_demo_if_empty(session)
@@ -109,6 +130,8 @@ class IvrRunner:
         self.env: dict[str, str | None] = {
             "IVR_INSTANCE_DIR": str(instance_dir),
             "IVR_DATABASE_URL": database_url,
+            "IVR_SECRET_KEY": SECRET_KEY,
+            "IVR_PUBLIC_URL": TEST_URL,
             "USER": "tester",
         }
         self._runner = CliRunner()
@@ -151,7 +174,8 @@ def login_as(app: Flask) -> Callable[[str], FlaskClient]:
     The user is `<role>1` (display name "<Role> Test") with ADMIN_PASSWORD; the
     client carries a CSRF token, readable as `client.csrf_token`.
     """
-    from callbook.accounts.users import create_user, get_user, session_stamp
+    from callbook.accounts.users import create_user, get_user
+    from ivr.admin.auth import SESSION_USER, SESSION_VERSION
     from schedules import clock
 
     def login(role: str) -> FlaskClient:
@@ -166,11 +190,11 @@ def login_as(app: Flask) -> Callable[[str], FlaskClient]:
                 actor="test",
                 now=clock.now(),
             )
-            user_id, stamp = user.id, session_stamp(user)
+            user_id, version = user.id, user.session_version
         client = app.test_client()
         with client.session_transaction() as flask_session:
-            flask_session["admin_user"] = user_id
-            flask_session["admin_stamp"] = stamp
+            flask_session[SESSION_USER] = user_id
+            flask_session[SESSION_VERSION] = version
             flask_session["csrf_token"] = f"token-of-{username}"
         client.csrf_token = f"token-of-{username}"  # type: ignore[attr-defined]
         return client

@@ -30,7 +30,7 @@ from ivr.runtime import install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
-from tests.conftest import IvrRunner, paris
+from tests.conftest import IvrRunner, deployment_settings, paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.test_callbook_reports import add_call
 from tests.voice_client import Twilio
@@ -47,8 +47,8 @@ def at() -> Iterator[Callable[[datetime], None]]:
 
 @pytest.fixture
 def twilio_app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
-    """The service with Twilio credentials (no public URL: statuses need none)."""
-    settings = Settings(
+    """The service with Twilio credentials."""
+    settings = deployment_settings(
         instance_dir=tmp_path / "instance",
         database_url=migrated_database,
         twilio_account_sid="AC" + "0" * 32,
@@ -136,7 +136,7 @@ def test_without_twilio_a_leg_past_its_ring_timeout_is_busy_up_to_the_talk_bound
 def test_the_talk_bound_is_a_setting(
     migrated_database: str, tmp_path: Path, at: Callable[[datetime], None]
 ) -> None:
-    settings = Settings(
+    settings = deployment_settings(
         instance_dir=tmp_path / "instance", database_url=migrated_database, max_talk_minutes=20
     )
     app = create_app(settings)

@@ -41,6 +41,7 @@ from ivr.runtime import (
     last_known_config,
 )
 from ivr.settings import Settings
+from tests.conftest import deployment_settings
 
 MY_TABLES = {"config_revisions", "config_state"}
 STORED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # revisions written by hand, as of old
@@ -122,7 +123,7 @@ def test_explicit_database_is_not_migrated_but_the_app_starts(
     empty_database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        app = create_app(Settings(instance_dir=tmp_path, database_url=empty_database))
+        app = create_app(deployment_settings(instance_dir=tmp_path, database_url=empty_database))
     assert "run `ivr db upgrade`" in caplog.text
     engine = database(app).engine
     assert "config_revisions" not in inspect(engine).get_table_names()
@@ -293,7 +294,7 @@ def test_active_config_keeps_the_previous_revision_when_the_new_one_is_invalid(
 
 
 def test_active_config_without_any_revision(migrated_database: str, tmp_path: Path) -> None:
-    app = create_app(Settings(instance_dir=tmp_path, database_url=migrated_database))
+    app = create_app(deployment_settings(instance_dir=tmp_path, database_url=migrated_database))
     with app.app_context():
         assert last_known_config() is None
         with pytest.raises(NoActiveConfig, match="ivr config import"):

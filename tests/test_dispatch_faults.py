@@ -24,7 +24,7 @@ from ivr.runtime import active_config, install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
 from schedules import clock
-from tests.conftest import paris
+from tests.conftest import deployment_settings, paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.voice_client import Twilio
 
@@ -36,7 +36,7 @@ MONDAY_9 = paris(2026, 12, 28, 9, 0)  # the hotline is open
 @pytest.fixture
 def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
     """The service with Twilio credentials, on the test database (SQLite or PostgreSQL)."""
-    settings = Settings(
+    settings = deployment_settings(
         instance_dir=tmp_path / "instance",
         database_url=migrated_database,
         twilio_account_sid="AC" + "0" * 32,

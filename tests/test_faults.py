@@ -33,11 +33,10 @@ from ivr.config import to_data
 from ivr.jobs.scheduler import jobs
 from ivr.runtime import EXTENSION as CONFIG_EXTENSION
 from ivr.runtime import ActiveConfig, active_config
-from ivr.settings import Settings
 from ivr.voice.replay import replay
 from ivr.voice.spool import REJECTED, RETRY_SECONDS, Spool, spool_of
 from schedules import clock
-from tests.conftest import paris
+from tests.conftest import deployment_settings, paris
 from tests.twiml import TwiML
 from tests.voice_client import Twilio, new_sid
 
@@ -389,7 +388,7 @@ def test_fallback_with_the_database_down_never_raises(app: Flask, tmp_path: Path
     with clock.frozen_at(paris(2026, 12, 15, 10, 0)):
         fresh.step("/voice/incoming")  # loads the configuration, and its snapshot
     # Another worker, started while the database is down, answers from the snapshot.
-    settings = Settings(
+    settings = deployment_settings(
         instance_dir=Path(app.instance_path), database_url=app.config["DATABASE_URL"]
     )
     worker = create_app(settings)

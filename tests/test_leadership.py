@@ -26,6 +26,7 @@ from callbook.db import Base, database, lease, make_engine, session_scope
 from callbook.db.lease import SCHEDULER, SchedulerLease, acquire, current, release
 from ivr.jobs.scheduler import Leadership, _job, build
 from schedules import clock
+from tests.conftest import SECRET_KEY, TEST_URL
 
 T0 = datetime(2026, 12, 24, 16, 0, tzinfo=UTC)
 TTL = timedelta(seconds=30)
@@ -245,6 +246,8 @@ def test_kill_9_the_active_scheduler_process_and_the_standby_takes_over(
         },
         "IVR_INSTANCE_DIR": str(tmp_path / "instance"),
         "IVR_DATABASE_URL": app.config["DATABASE_URL"],
+        "IVR_SECRET_KEY": SECRET_KEY,
+        "IVR_PUBLIC_URL": TEST_URL,
         "IVR_SCHEDULER_LEASE_SECONDS": str(LEASE_SECONDS),
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),  # this tree's code
     }

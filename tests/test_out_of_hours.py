@@ -23,10 +23,9 @@ from ivr.config.revisions import save_revision
 from ivr.jobs.callbacks import Dispatcher
 from ivr.runtime import EXTENSION as CONFIG_EXTENSION
 from ivr.runtime import ActiveConfig, active_config, install_demo_if_empty
-from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
-from tests.conftest import paris
+from tests.conftest import deployment_settings, paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.twiml import TwiML
 from tests.voice_client import Twilio, new_sid
@@ -39,7 +38,7 @@ Change = Callable[[dict[str, Any]], None]
 def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
     """The demo configuration on the test database, Twilio credentials set."""
     app = create_app(
-        Settings(
+        deployment_settings(
             instance_dir=tmp_path / "instance",
             database_url=migrated_database,
             twilio_account_sid="AC" + "0" * 32,

@@ -25,7 +25,7 @@ from ivr.runtime import install_demo_if_empty
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
-from tests.conftest import IvrRunner, paris
+from tests.conftest import IvrRunner, deployment_settings, paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.voice_client import Twilio, new_sid
 
@@ -38,7 +38,7 @@ DAVID = "+33644444444"  # called yesterday: nothing of his may go
 @pytest.fixture
 def twilio_app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
     """The service with Twilio credentials, the demo configuration active."""
-    settings = Settings(
+    settings = deployment_settings(
         instance_dir=tmp_path / "instance",
         database_url=migrated_database,
         twilio_account_sid="AC" + "0" * 32,

@@ -22,12 +22,11 @@ from callbook.tickets import actions as ticket_actions
 from ivr.app import create_app
 from ivr.jobs.callbacks import Dispatcher
 from ivr.runtime import install_demo_if_empty
-from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
 from tests.admin_data import phone
 from tests.api_helpers import token_for
-from tests.conftest import IvrRunner, paris
+from tests.conftest import IvrRunner, deployment_settings, paris
 from tests.fake_twilio import FakeTwilioHttp
 
 NOW = paris(2026, 12, 26, 10, 0)
@@ -37,7 +36,7 @@ MONDAY = paris(2026, 12, 28, 10, 0)  # both callbacks are due (09:00 and 09:30)
 @pytest.fixture
 def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
     """The service with Twilio credentials (outbound calls on), the demo configuration."""
-    settings = Settings(
+    settings = deployment_settings(
         instance_dir=tmp_path / "instance",
         database_url=migrated_database,
         twilio_account_sid="AC" + "0" * 32,

@@ -22,7 +22,7 @@ from ivr.jobs.callbacks import Dispatcher
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
-from tests.conftest import paris
+from tests.conftest import deployment_settings, paris
 from tests.fake_twilio import FakeTwilioHttp
 from tests.voice_client import Twilio, new_sid
 
@@ -32,7 +32,7 @@ HOTLINE = "+33199002000"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
+    return deployment_settings(
         instance_dir=tmp_path,
         twilio_account_sid="AC" + "0" * 32,
         twilio_auth_token="test-auth-token",  # type: ignore[arg-type]
@@ -383,7 +383,7 @@ def test_sms_to_mobile_caller_and_to_the_technician(tmp_path: Path, clock_at: An
     demo["tickets"] = {"sms": True}
     demo["technicians"][2]["sms"] = "06 12 00 00 03"
     app = create_app(
-        Settings(
+        deployment_settings(
             instance_dir=tmp_path, twilio_account_sid="AC" + "1" * 32,
             twilio_auth_token="t",  # type: ignore[arg-type]
             public_url=PUBLIC, outbound_rate=0,

@@ -11,13 +11,15 @@ from ivr.app import create_app
 from ivr.config import demo_yaml_text, load_yaml_text, to_data, validate_document
 from ivr.config.revisions import save_revision
 from ivr.runtime import ActiveConfig
-from ivr.settings import Settings
+from tests.conftest import deployment_settings
 
 
 def test_a_new_revision_reaches_every_worker_within_a_second(app: Flask, tmp_path: Path) -> None:
     """Two web workers (two apps on one database): an import in one is seen by both."""
     other = create_app(
-        Settings(instance_dir=tmp_path / "other", database_url=app.config["DATABASE_URL"])
+        deployment_settings(
+            instance_dir=tmp_path / "other", database_url=app.config["DATABASE_URL"]
+        )
     )
     try:
         ticks = [0.0]

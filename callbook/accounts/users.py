@@ -1,7 +1,13 @@
 """People who use the admin interface: accounts, roles, passwords, login throttling.
 
 Passwords are stored as argon2id hashes (argon2-cffi's defaults); a hash made
-with older parameters is replaced at the next successful login.
+with older parameters is replaced at the next successful login. Weak ones are
+refused (`callbook.accounts.passwords`).
+
+Each account has a session version, kept by each of its sessions when it
+starts: logging out, a new password, disabling the account or changing its
+role moves it on (`end_sessions`), and every session started before ends,
+wherever its cookie is.
 
 Failed logins are rows, not process memory, so that every web worker counts
 the same attempts. A username is locked for LOCKOUT after MAX_FAILURES
@@ -16,6 +22,7 @@ many usernames).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,12 +31,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CheckConstraint, Index, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from callbook.accounts.passwords import password_problem
 from callbook.db import Base
 from callbook.history.audit import record_audit
 
 ROLES = ("admin", "technician", "viewer")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-MIN_PASSWORD_LENGTH = 10
 
 MAX_FAILURES = 5
 MAX_FAILURES_ANY_ADDRESS = 20
@@ -54,6 +61,8 @@ class User(Base):
     active: Mapped[bool]
     technician: Mapped[str | None] = mapped_column(String(64))
     """Id of the configured technician this account acts as (own on-call overrides)."""
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Sessions started under another version have ended (see `end_sessions`)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -99,9 +108,14 @@ class LoginLocked(Exception):
         self.until = until
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+def hash_password(password: str, account: Sequence[str] = ()) -> str:
+    """The hash to store; UserError("password") with the French reason for a weak password.
+
+    `account` is the username and display name, which the password may not repeat.
+    """
+    problem = password_problem(password, account)
+    if problem is not None:
+        raise UserError("password", problem)
     return _hasher.hash(password)
 
 
@@ -129,11 +143,12 @@ def create_user(
     _check_role(role)
     if get_user(session, username) is not None:
         raise UserError("username", f"user '{username}' already exists")
+    display_name = display_name.strip() or username
     user = User(
         username=username,
-        display_name=display_name.strip() or username,
+        display_name=display_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, (username, display_name)),
         active=True,
         created_at=now,
         updated_at=now,
@@ -145,8 +160,9 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
-    """New password; open sessions of the user end (see `session_stamp`)."""
-    user.password_hash = hash_password(password)
+    """New password; every open session of the user ends."""
+    user.password_hash = hash_password(password, (user.username, user.display_name))
+    end_sessions(user)
     user.updated_at = now
     session.flush()
     record_audit(session, actor, "user", user.username, "set-password", None, None, at=now)
@@ -176,6 +192,8 @@ def update_user(
         user.technician = technician.strip() or None
     if user.public() == before:
         return
+    if user.role != before["role"] or (before["active"] and not user.active):
+        end_sessions(user)
     user.updated_at = now
     session.flush()
     action = "disable" if active is False and before["active"] else "update"
@@ -187,9 +205,9 @@ def _check_role(role: str) -> None:
         raise UserError("role", f"unknown role '{role}' (known: {', '.join(ROLES)})")
 
 
-def session_stamp(user: User) -> str:
-    """Changes when the password changes: a session keeps it and dies with it."""
-    return user.password_hash[-16:]
+def end_sessions(user: User) -> None:
+    """Every open session of `user` ends (the caller commits); the next login starts anew."""
+    user.session_version += 1
 
 
 def authenticate(

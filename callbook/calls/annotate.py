@@ -7,7 +7,10 @@ rows become exactly the given list. To correct a wrong choice of the caller,
 pass `replace_caller=True`: the given list then becomes the call's whole set
 of motives, the caller's rows that are not in it are removed.
 
-Every change is kept as an event of the call: who, when, before and after.
+Every change is kept as an event of the call (who, when, before and after)
+and in the audit log, under the same author, whichever way it came (admin
+page, JSON API, `ivr callbook`): action "motives" with the motive keys before
+and after, action "note" with the texts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callbook.calls.models import Call, CallEvent, CallMotive
+from callbook.history.audit import record_audit
 
 TECHNICIAN = "technician"
 
@@ -100,6 +104,11 @@ def set_motives(
     after = [_described(row) for row in sorted(call.motives, key=lambda r: r.position)]
     if after != before:
         _record(session, call, "motives.set", author, now, before, after)
+    keys_before, keys_after = [m["motive"] for m in before], [m["motive"] for m in after]
+    if keys_after != keys_before:
+        record_audit(
+            session, author, "call", call.call_sid, "motives", keys_before, keys_after, at=now
+        )
     session.flush()
     return call
 
@@ -111,6 +120,7 @@ def set_note(session: Session, call_sid: str, note: str, *, author: str, now: da
     if after != before:
         call.note = after
         _record(session, call, "note.set", author, now, before, after)
+        record_audit(session, author, "call", call.call_sid, "note", before, after, at=now)
     session.flush()
     return call
 

@@ -5,6 +5,11 @@ role and marks the view with `required_roles`. Views without the mark are
 refused by `deny_unmarked` (deny by default), except the few in PUBLIC, so a
 page added without a decorator is unreachable rather than open.
 
+A session holds the user's id and session version, nothing of the password:
+the cookie is signed, not encrypted. Logging out moves the version on in the
+database (`end_sessions`), so a copy of the cookie is worthless afterwards,
+as after a new password, a disabled account or a changed role.
+
 Roles: `admin` may do everything and passes every check; `technician` works
 tickets, callbacks, call book notes and their own on-call overrides; `viewer`
 reads reports. A view lists the roles it admits besides admin.
@@ -18,13 +23,13 @@ from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from callbook.accounts.users import ROLES, User, session_stamp
+from callbook.accounts.users import ROLES, User, end_sessions
 from callbook.db import get_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 SESSION_USER = "admin_user"
-SESSION_STAMP = "admin_stamp"
+SESSION_VERSION = "admin_version"
 READERS = ("technician", "viewer")
 """Roles that may read the everyday pages (admin passes anyway)."""
 PUBLIC = frozenset({"admin.login", "admin.static"})
@@ -43,8 +48,9 @@ def _load_user() -> User | None:
     if not isinstance(user_id, int):
         return None
     user = get_session().get(User, user_id)
-    # A disabled account or a changed password ends every open session.
-    if user is None or not user.active or session.get(SESSION_STAMP) != session_stamp(user):
+    # Logging out, a disabled account, a new password or role ends every open session.
+    version = session.get(SESSION_VERSION)
+    if user is None or not user.active or version != user.session_version:
         return None
     return user
 
@@ -54,11 +60,16 @@ def login_user(user: User) -> None:
     session.clear()
     session.permanent = True
     session[SESSION_USER] = user.id
-    session[SESSION_STAMP] = session_stamp(user)
+    session[SESSION_VERSION] = user.session_version
     g.admin_user = user
 
 
 def logout_user() -> None:
+    """End this session and, on the server, every session of the user (the cookie may be copied)."""
+    user = current_user()
+    if user is not None:
+        end_sessions(user)
+        get_session().commit()
     session.clear()
     g.admin_user = None
 

@@ -124,6 +124,19 @@ def publish_draft(session: Session, work: Working, comment: str, *, actor: str) 
     if doc is None or problems:
         raise PublishRefused(problems)
     rev = save_revision(session, doc, author=actor, comment=comment.strip())
+    record_publication(session, rev, previous=active, actor=actor)
+    discard_draft(session)
+    return rev
+
+
+def record_publication(
+    session: Session, rev: ConfigRevision, *, previous: ConfigRevision | None, actor: str
+) -> None:
+    """The audit line of a revision made active in place of `previous`: what it changes.
+
+    The same for a published draft and for `ivr config import`.
+    """
+    base = previous.document if previous is not None else {}
     changes = summarize(base, rev.document)[:MAX_AUDITED_CHANGES]
     record_audit(
         session,
@@ -131,15 +144,13 @@ def publish_draft(session: Session, work: Working, comment: str, *, actor: str) 
         "config",
         rev.id,
         "publish",
-        {"revision": work.active_id},
+        {"revision": None if previous is None else previous.id},
         {
             "revision": rev.id,
-            "comment": comment.strip(),
+            "comment": rev.comment,
             "changes": [[c.path, c.old, c.new] for c in changes],
         },
     )
-    discard_draft(session)
-    return rev
 
 
 def roll_back(session: Session, number: int, *, actor: str) -> int | None:

@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.calls import annotate
 from callbook.db import get_session
-from callbook.history.audit import record_audit
 from callbook.reports import build_report, period
 from callbook.reports.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, write_xlsx
 from ivr.admin.auth import READERS, current_user, has_role, require_role
@@ -137,9 +136,7 @@ def call_motives(sid: str) -> str | tuple[str, int] | BaseResponse:
     except annotate.UnknownMotive as exc:
         session.rollback()
         return _call_page(sid, f"Motif inconnu : {', '.join(exc.positions.values())}", 422)
-    after = [m.motive for m in found.motives]
-    if after != before:
-        record_audit(session, actor, "call", sid, "motives", before, after, at=now)
+    after = [m.motive for m in found.motives]  # audited by set_motives
     session.commit()
     flash("Motifs enregistrés." if after != before else "Motifs inchangés.")
     return redirect(url_for("admin.call", sid=sid))
@@ -152,15 +149,10 @@ def call_note(sid: str) -> str | tuple[str, int] | BaseResponse:
     note = request.form.get("note", "")
     if len(note) > 5000:
         return _call_page(sid, "La note dépasse 5 000 caractères.", 422)
-    now, actor = clock.now(), _actor()
     try:
-        found = annotate.get_call(session, sid)
-        before = found.note
-        annotate.set_note(session, sid, note, author=actor, now=now)
+        annotate.set_note(session, sid, note, author=_actor(), now=clock.now())  # audited
     except annotate.UnknownCall:
         abort(404, f"Aucun appel {sid} dans la main courante.")
-    if found.note != before:
-        record_audit(session, actor, "call", sid, "note", before, found.note, at=now)
     session.commit()
     flash("Note enregistrée.")
     return redirect(url_for("admin.call", sid=sid))

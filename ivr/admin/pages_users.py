@@ -16,7 +16,7 @@ from callbook.accounts.users import (
 from callbook.accounts.users import update_user as change_user
 from callbook.db import get_session
 from callbook.history.revisions import active_revision
-from ivr.admin.auth import current_user, require_role
+from ivr.admin.auth import current_user, login_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.editing import FieldErrors, actor
 from schedules import clock
@@ -104,5 +104,7 @@ def update_user(username: str) -> BaseResponse:
         flash(f"{user.username} : {exc}", "error")
         return redirect(url_for("admin.users"))
     session.commit()
+    if password and me is not None and me.id == user.id:
+        login_user(user)  # a new password ends the other sessions, not this one
     flash(f"Compte « {user.username} » enregistré.")
     return redirect(url_for("admin.users"))

@@ -17,9 +17,20 @@ from ivr.cli.privacy import COMMANDS as PRIVACY_COMMANDS
 from ivr.cli.scheduler import jobs_group, scheduler
 from ivr.cli.serve import serve
 from ivr.cli.users import users_group
+from ivr.settings import SettingsRefused
 
 
-@click.group()
+class _Group(click.Group):
+    """Settings that do not let the service start: their message and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SettingsRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group)
 def main() -> None:
     """IVR hotline service: webhooks for Twilio, call book, schedules."""
 

@@ -87,16 +87,21 @@ def config_import(file: Path, comment: str | None, author: str) -> None:
     """Validate FILE and store it as a new revision, active at once.
 
     An invalid file is refused with every problem listed (path: message),
-    exit code 1, and the active revision is left as it was.
+    exit code 1, and the active revision is left as it was. The audit log
+    names AUTHOR, as for a publication on the admin pages.
     """
     from callbook.db import session_scope
+    from callbook.history.revisions import active_revision
+    from ivr.admin.drafts import record_publication
     from ivr.config.revisions import save_revision
 
     doc = _validate(file, refused=f"{file} is refused; {UNCHANGED}")
     with app_context(), session_scope() as session:
+        previous = active_revision(session)
         rev = save_revision(
             session, doc, author=author, comment=comment or f"imported from {file.name}"
         )
+        record_publication(session, rev, previous=previous, actor=author)
         click.echo(f"revision {rev.id} active")
     _warn_coverage(doc)
 
@@ -177,15 +182,16 @@ def config_activate(number: int, author: str) -> None:
     """Make revision NUMBER the active one again: the way to roll back.
 
     A revision whose document no longer validates is refused with its problems.
+    The audit log names AUTHOR, as for a rollback on the admin pages.
     """
     from callbook.db import session_scope
     from callbook.history.revisions import UnknownRevision
+    from ivr.admin.drafts import roll_back
     from ivr.config import ConfigInvalid
-    from ivr.config.revisions import activate_revision
 
     with app_context(), session_scope() as session:
         try:
-            activate_revision(session, number, author=author)
+            roll_back(session, number, actor=author)
         except UnknownRevision as exc:
             raise click.ClickException(f"{exc}: see `ivr config history`") from exc
         except ConfigInvalid as exc:

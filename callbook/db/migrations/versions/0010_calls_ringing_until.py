@@ -5,7 +5,7 @@ start instead.
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-08
+Create Date: 2026-12-06
 
 Written by hand.
 """

@@ -2,7 +2,7 @@
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-10
+Create Date: 2026-12-06
 
 Written by hand.
 """
