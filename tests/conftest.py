@@ -115,6 +115,23 @@ def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def twilio_app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
+    """The service with Twilio credentials, the demo configuration active (its REST
+    API answered by `tests.fake_twilio.fake_twilio`)."""
+    settings = deployment_settings(
+        instance_dir=tmp_path / "instance",
+        database_url=migrated_database,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="test-auth-token",  # type: ignore[arg-type]
+    )
+    app = create_app(settings)
+    with session_scope(app) as session:
+        install_demo_if_empty(session)
+    yield app
+    database(app).engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

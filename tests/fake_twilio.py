@@ -5,8 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from flask import Flask
 from twilio.http import HttpClient
 from twilio.http.response import Response
+
+from ivr.call_status import GATEWAY
+from ivr.settings import Settings
+from ivr.twilio_adapter import TwilioGateway
 
 
 class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
@@ -67,3 +72,14 @@ class FakeTwilioHttp(HttpClient):  # type: ignore[misc]
     @property
     def messages(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["url"].endswith("/Messages.json")]
+
+
+def fake_twilio(app: Flask, http: FakeTwilioHttp) -> list[float]:
+    """Twilio's REST API of `app` answered by `http`; returns the backoff sleeps asked for."""
+    sleeps: list[float] = []
+
+    def gateway(settings: Settings, **options: Any) -> TwilioGateway:
+        return TwilioGateway(settings, http_client=http, sleep=sleeps.append, **options)
+
+    app.extensions[GATEWAY] = gateway
+    return sleeps

@@ -24,14 +24,12 @@ from sqlalchemy import select
 from callbook.calls.models import Call, CallEvent
 from callbook.db import database, session_scope
 from ivr.app import create_app
-from ivr.call_status import GATEWAY, WEBHOOK_TIMEOUT
+from ivr.call_status import WEBHOOK_TIMEOUT
 from ivr.jobs.scheduler import jobs
 from ivr.runtime import install_demo_if_empty
-from ivr.settings import Settings
-from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
 from tests.conftest import IvrRunner, deployment_settings, paris
-from tests.fake_twilio import FakeTwilioHttp
+from tests.fake_twilio import FakeTwilioHttp, fake_twilio
 from tests.test_callbook_reports import add_call
 from tests.voice_client import Twilio
 
@@ -43,33 +41,6 @@ TUESDAY_10 = paris(2026, 12, 1, 10, 0)  # the hotline is open; it rings 30 s (de
 def at() -> Iterator[Callable[[datetime], None]]:
     with ExitStack() as stack:
         yield lambda moment: stack.enter_context(clock.frozen_at(moment))
-
-
-@pytest.fixture
-def twilio_app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
-    """The service with Twilio credentials."""
-    settings = deployment_settings(
-        instance_dir=tmp_path / "instance",
-        database_url=migrated_database,
-        twilio_account_sid="AC" + "0" * 32,
-        twilio_auth_token="test-auth-token",  # type: ignore[arg-type]
-    )
-    app = create_app(settings)
-    with session_scope(app) as session:
-        install_demo_if_empty(session)
-    yield app
-    database(app).engine.dispose()
-
-
-def fake_twilio(app: Flask, http: FakeTwilioHttp) -> list[float]:
-    """Twilio's REST API answered by `http`; returns the backoff sleeps asked for."""
-    sleeps: list[float] = []
-
-    def gateway(settings: Settings, **options: Any) -> TwilioGateway:
-        return TwilioGateway(settings, http_client=http, sleep=sleeps.append, **options)
-
-    app.extensions[GATEWAY] = gateway
-    return sleeps
 
 
 def put_through_to_hotline(app: Flask, at: Callable[[datetime], None], moment: datetime) -> str:

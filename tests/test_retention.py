@@ -5,12 +5,8 @@ deleted once at Twilio (the REST API replaced at the network edge only)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -18,48 +14,17 @@ from callbook.db import Base, database, session_scope
 from callbook.privacy.recordings import RecordingDeletion
 from callbook.tickets import Callback, Ticket, TicketMessage
 from ivr import privacy
-from ivr.app import create_app
-from ivr.call_status import GATEWAY
 from ivr.jobs.scheduler import jobs
-from ivr.runtime import install_demo_if_empty
 from ivr.settings import Settings
-from ivr.twilio_adapter import TwilioGateway
 from schedules import clock
-from tests.conftest import IvrRunner, deployment_settings, paris
-from tests.fake_twilio import FakeTwilioHttp
+from tests.conftest import IvrRunner, paris
+from tests.fake_twilio import FakeTwilioHttp, fake_twilio
 from tests.voice_client import Twilio, new_sid
 
 OLD = paris(2025, 10, 28, 18, 30)  # a Tuesday evening: the hotline is closed, voicemail
 NOW = OLD + timedelta(days=400)
 ALICE, BRUNO, CHLOE = "+33612345678", "+33698765432", "+33655555555"
 DAVID = "+33644444444"  # called yesterday: nothing of his may go
-
-
-@pytest.fixture
-def twilio_app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
-    """The service with Twilio credentials, the demo configuration active."""
-    settings = deployment_settings(
-        instance_dir=tmp_path / "instance",
-        database_url=migrated_database,
-        twilio_account_sid="AC" + "0" * 32,
-        twilio_auth_token="test-auth-token",  # type: ignore[arg-type]
-    )
-    app = create_app(settings)
-    with session_scope(app) as session:
-        install_demo_if_empty(session)
-    yield app
-    database(app).engine.dispose()
-
-
-def fake_twilio(app: Flask, http: FakeTwilioHttp) -> list[float]:
-    """Twilio's REST API answered by `http`; returns the backoff sleeps asked for."""
-    sleeps: list[float] = []
-
-    def gateway(settings: Settings, **options: Any) -> TwilioGateway:
-        return TwilioGateway(settings, http_client=http, sleep=sleeps.append, **options)
-
-    app.extensions[GATEWAY] = gateway
-    return sleeps
 
 
 def voicemail(
