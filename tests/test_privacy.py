@@ -137,7 +137,7 @@ def test_subject_access_holds_that_number_only(
     assert [c["call_sid"] for c in data["calls"]] == [book["paul"][0], book["paul"][3]]
     assert {c["from"] for c in data["calls"]} == {PAUL}
     assert data["calls"][0]["motives"] == [
-        {"motive": "incident", "family": "incident", "channel": "keypad"}
+        {"position": 0, "motive": "incident", "family": "incident", "channel": "keypad"}
     ]
     assert any(e["kind"] == "voicemail.recorded" for e in data["calls"][0]["events"])
     [ticket] = data["tickets"]

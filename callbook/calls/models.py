@@ -104,3 +104,40 @@ class CallMotive(Base):
     channel: Mapped[str] = mapped_column(String(16))
 
     call: Mapped[Call] = relationship(back_populates="motives")
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def call_as_dict(call: Call) -> dict[str, Any]:
+    """A call as JSON-able data (the JSON API, a subject-access export): the book's
+    facts, its motives and events, not the flow's internal state."""
+    return {
+        "call_sid": call.call_sid,
+        "direction": call.direction,
+        "from": call.from_number,
+        "to": call.to_number,
+        "contact": call.contact,
+        "structure": call.structure,
+        "revision": call.revision,
+        "status": call.status,
+        "route": call.route,
+        "answered_by": call.answered_by,
+        "in_hours": call.in_hours,
+        "urgent": call.urgent,
+        "started_at": _instant(call.started_at),
+        "answered_at": _instant(call.answered_at),
+        "ended_at": _instant(call.ended_at),
+        "duration": call.duration,
+        "callback_at": _instant(call.callback_at),
+        "note": call.note,
+        "motives": [
+            {"position": m.position, "motive": m.motive, "family": m.family, "channel": m.channel}
+            for m in call.motives
+        ],
+        "events": [
+            {"seq": e.seq, "at": _instant(e.at), "kind": e.kind, "data": e.data}
+            for e in call.events
+        ],
+    }

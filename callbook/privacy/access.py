@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from callbook.calls.models import Call
+from callbook.calls.models import Call, call_as_dict
 from callbook.privacy import erasure
 from callbook.privacy.recordings import waiting_for
 from callbook.tickets import Callback, Ticket, TicketMessage
@@ -50,7 +50,7 @@ def subject_access(session: Session, number: str) -> dict[str, Any]:
     numbers = {ticket.id: ticket.number for ticket in tickets}
     return {
         "number": number,
-        "calls": [_call(call) for call in calls],
+        "calls": [call_as_dict(call) for call in calls],
         "tickets": [_ticket(ticket) for ticket in tickets],
         "messages_without_ticket": [_message(message) for message in loose],
         "callbacks": [_callback(callback, numbers) for callback in callbacks],
@@ -62,34 +62,6 @@ def subject_access(session: Session, number: str) -> dict[str, Any]:
                 "attempts": row.attempts,
             }
             for row in waiting_for(session, found.subject)
-        ],
-    }
-
-
-def _call(call: Call) -> dict[str, Any]:
-    return {
-        "call_sid": call.call_sid,
-        "direction": call.direction,
-        "from": call.from_number,
-        "to": call.to_number,
-        "contact": call.contact,
-        "structure": call.structure,
-        "status": call.status,
-        "route": call.route,
-        "answered_by": call.answered_by,
-        "in_hours": call.in_hours,
-        "urgent": call.urgent,
-        "started_at": _when(call.started_at),
-        "answered_at": _when(call.answered_at),
-        "ended_at": _when(call.ended_at),
-        "duration": call.duration,
-        "callback_at": _when(call.callback_at),
-        "note": call.note,
-        "motives": [
-            {"motive": m.motive, "family": m.family, "channel": m.channel} for m in call.motives
-        ],
-        "events": [
-            {"seq": e.seq, "at": _when(e.at), "kind": e.kind, "data": e.data} for e in call.events
         ],
     }
 

@@ -6,14 +6,13 @@ its note; the call book records who did it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
 from pydantic import ValidationError
 
 from callbook.calls.annotate import UnknownCall, UnknownMotive, get_call, set_motives, set_note
-from callbook.calls.models import Call
+from callbook.calls.models import Call, call_as_dict
 from callbook.db import session_scope
 from ivr.api import auth
 from ivr.api.kit import ApiError, bp
@@ -51,46 +50,10 @@ def _payload(model: type[P], *, wrap: str | None = None) -> P:
         raise ApiError(422, messages, fields) from exc
 
 
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def call_to_dict(call: Call) -> dict[str, Any]:
-    """What the API shows of a call: the book's facts, not the flow's internal state."""
-    return {
-        "call_sid": call.call_sid,
-        "direction": call.direction,
-        "from": call.from_number,
-        "to": call.to_number,
-        "contact": call.contact,
-        "structure": call.structure,
-        "revision": call.revision,
-        "status": call.status,
-        "route": call.route,
-        "answered_by": call.answered_by,
-        "in_hours": call.in_hours,
-        "urgent": call.urgent,
-        "started_at": _instant(call.started_at),
-        "answered_at": _instant(call.answered_at),
-        "ended_at": _instant(call.ended_at),
-        "duration": call.duration,
-        "callback_at": _instant(call.callback_at),
-        "note": call.note,
-        "motives": [
-            {"position": m.position, "motive": m.motive, "family": m.family, "channel": m.channel}
-            for m in call.motives
-        ],
-        "events": [
-            {"seq": e.seq, "at": _instant(e.at), "kind": e.kind, "data": e.data}
-            for e in call.events
-        ],
-    }
-
-
 @bp.get("/calls/<call_sid>")
 def show_call(call_sid: str) -> Response:
     with session_scope() as session:
-        return jsonify(call_to_dict(_call(session, call_sid)))
+        return jsonify(call_as_dict(_call(session, call_sid)))
 
 
 @bp.put("/calls/<call_sid>/motives")
@@ -121,7 +84,7 @@ def put_motives(call_sid: str) -> Response:
                 f"{exc} (known: {', '.join(families)})",
                 [f"motives.{i}" for i in sorted(exc.positions)],
             ) from exc
-        return jsonify(call_to_dict(call))
+        return jsonify(call_as_dict(call))
 
 
 @bp.put("/calls/<call_sid>/note")
@@ -135,7 +98,7 @@ def put_note(call_sid: str) -> Response:
             )
         except UnknownCall as exc:
             raise _unknown_call(call_sid) from exc
-        return jsonify(call_to_dict(call))
+        return jsonify(call_as_dict(call))
 
 
 def _call(session: Any, call_sid: str) -> Call:
