@@ -1,9 +1,9 @@
 """The call book as the voice webhooks see it: calls, their events, connections.
 
 Every webhook reads and writes here, so this is the service's hot path: a few
-SQLAlchemy Core statements per webhook (`callbook.calls.sql`), run on the
-session's connection (so tickets the ORM writes in the same step commit or
-roll back with them).
+SQLAlchemy Core statements per webhook (`callbook.calls.sql`), compiled once
+and run on the driver (`callbook.db.direct`), on the session's connection (so
+tickets the ORM writes in the same step commit or roll back with them).
 The voice routes read the call with `find_call` on a reading connection
 (`reading`) and run the step before `write_on` opens the write transaction.
 The book never reads a webhook's form: it takes typed records of what it
@@ -143,10 +143,10 @@ def write_on(connection: Connection) -> Iterator[Connection]:
 
 
 def find_call(db: Database, call_sid: str) -> CallRow | None:
-    row = connection_of(db).execute(sql.FIND, {"sid": call_sid}).first()
+    row = sql.FIND.execute(connection_of(db), {"sid": call_sid}).first()
     if row is None:
         return None
-    values = dict(row._mapping)
+    values = dict(zip(sql.FIND_COLUMNS, row, strict=True))
     values["state"] = values["state"] or {}
     return CallRow(**values)
 
@@ -188,7 +188,7 @@ def live_legs(db: Database, *, exclude: str, now: datetime, max_talk: timedelta)
     book kept when its leg stops ringing counts from its start.
     """
     params = {"exclude": exclude, "since": now - max_talk}
-    rows = connection_of(db).execute(sql.BUSY, params).all()
+    rows = sql.BUSY.execute(connection_of(db), params).rows
     return [
         LiveLeg(call_sid, frozenset(numbers), now < last_live + RING_GRACE)
         for call_sid, numbers, last_live in rows
@@ -222,7 +222,7 @@ def insert_call(
 ) -> int | None:
     """A new call row with `changes`; None when another request inserted the CallSid first."""
     values = new_call(call, now, changes)
-    new_id = conn.execute(sql.INSERT_CALL[conn.dialect.name], values).scalar()
+    new_id = sql.INSERT_CALL[conn.dialect.name].execute(conn, values).scalar()
     return None if new_id is None else int(new_id)
 
 
@@ -258,7 +258,7 @@ def append_events(
     if not events:
         return
     if last_seq is None and not new:
-        last_seq = conn.execute(sql.LAST_SEQ, {"call_id": call_id}).scalar()
+        last_seq = sql.LAST_SEQ.execute(conn, {"call_id": call_id}).scalar()
     seq = last_seq or 0
     rows = []
     for event in events:
@@ -266,7 +266,7 @@ def append_events(
         rows.append(
             {"call_id": call_id, "seq": seq, "at": now, "kind": event.kind, "data": event.data}
         )
-    conn.execute(sql.INSERT_EVENTS, rows)
+    sql.INSERT_EVENTS.executemany(conn, rows)
 
 
 def append_event(

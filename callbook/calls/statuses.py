@@ -65,7 +65,7 @@ Report = StatusReport | RecordingReport | TranscriptionReport
 
 def _events_of(conn: Connection, call_id: int) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
     """(last seq, [(kind, data)]) of a call's events, in one query."""
-    rows = conn.execute(sql.EVENTS_OF, {"call_id": call_id}).all()
+    rows = sql.EVENTS_OF.execute(conn, {"call_id": call_id}).rows
     events = [(kind, data or {}) for _seq, kind, data in rows]
     return max((seq for seq, _kind, _data in rows), default=0), events
 
@@ -95,10 +95,10 @@ def record_status(session: Database, report: StatusReport, now: datetime) -> int
         statement = sql.TOUCH
     data = {"status": status, "duration": duration}
     for _attempt in range(2):
-        call_id = conn.execute(statement, params).scalar()
+        call_id = statement.execute(conn, params).scalar()
         if call_id is not None:
             event = {"call_id": call_id, "at": now, "data": data, "status": status}
-            conn.execute(sql.STATUS_ONCE, event)
+            sql.STATUS_ONCE.execute(conn, event)
             return int(call_id)
         new_id = calls.insert_call(conn, report.call, now, new)
         if new_id is not None:

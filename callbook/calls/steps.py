@@ -71,7 +71,7 @@ def save_first_step(
             row = new_call(call, now, changes)
             params = {f"new_{name}": value for name, value in row.items()}
             params |= {"events": [{"kind": e.kind, "data": e.data} for e in events], "at": now}
-            return step.twiml if conn.execute(sql.FIRST_STEP_PG, params).first() else None
+            return step.twiml if sql.FIRST_STEP_PG.execute(conn, params).first() else None
     with write_on(conn) as writer:
         written = _write_step(writer, call, step, now, key, "", None)
     return step.twiml if written else None
@@ -144,7 +144,7 @@ def _write_step(
             "seen_last_seq": current.last_seq,
             **changes,
         }
-        if conn.execute(sql.UPDATE_STEP, params).rowcount != 1:
+        if sql.UPDATE_STEP.execute(conn, params).rowcount != 1:
             return False
         # The update checked that the call's last event is still the one read.
         call_id, last_seq = current.id, current.last_seq
@@ -224,4 +224,4 @@ def _add_motives(conn: Connection, call_id: int, motives: list[tuple[str, str, s
     """Each motive once per call, after the call's other motives (one statement each)."""
     for motive, family, channel in dict.fromkeys(motives):
         params = {"call_id": call_id, "motive": motive, "family": family, "channel": channel}
-        conn.execute(sql.ADD_MOTIVE, params)
+        sql.ADD_MOTIVE.execute(conn, params)

@@ -189,8 +189,8 @@ def make_engine(url: str) -> Engine:
 def _server_begin(connection: Connection) -> None:
     """In a `time_budget`, the transaction's lock waits and statements end with it."""
     left = _budget_left_ms()
-    if left is None or connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-        return  # no budget, or no transaction (a read in autocommit is its own statement)
+    if left is None:
+        return
     if left <= 0:
         raise _budget_spent("BEGIN")
     timeout = f"{left}ms"
