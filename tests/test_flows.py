@@ -7,12 +7,17 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twilio.twiml import GenericNode
+from twilio.twiml import TwiML as TwiMLNode
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.config import ConfigDocument, demo_yaml_text, validate_document
 from ivr.config.document import Closure
 from ivr.flows import dialing, menu, structure, voicemail, welcome
 from ivr.flows.speech import spoken_window
-from ivr.flows.state import CallState, Step
+from ivr.flows.state import CallState, Step, twiml_text
 from tests.conftest import paris
 from tests.twiml import TwiML
 
@@ -349,3 +354,44 @@ def test_voicemail_hands_over_and_announces_ticket(doc: ConfigDocument) -> None:
     assert received[0].sid == "RE1"
     assert "Votre demande est enregistrée sous le numéro 1 2 3 4 5 6." in twiml.says
     assert twiml.hangs_up
+
+
+def test_twiml_text_is_the_sdk_serialisation() -> None:
+    """The serialisation the webhooks answer with is byte for byte the SDK's `str()`."""
+    response = VoiceResponse()
+    response.say("Vous avez choisi : « incident » & <urgent> l'été", language="fr-FR")
+    gather = response.gather(action="/voice/menu?a=1&b=2", input="dtmf speech", hints="panne, été")
+    gather.say("Tapez 1")
+    response.dial(caller_id="+33199001000").number("+33612345678", url="/voice/whisper")
+    response.hangup()
+    assert twiml_text(response) == str(response)
+
+
+_TEXTS = st.text(alphabet=st.sampled_from("aé«» &<>\"'\r\n\t:;/?=+0Z\ud800🎧"), max_size=12)
+_VALUES = st.one_of(_TEXTS, st.booleans(), st.integers(-3, 30), st.none())
+_ATTRS = st.dictionaries(st.sampled_from(["action", "language", "num_digits", "timeout",
+                                          "action_on_empty_result", "voice", "url"]), _VALUES,
+                         max_size=4)  # fmt: skip
+
+
+@st.composite
+def _twiml_trees(draw: st.DrawFn, depth: int = 0) -> TwiMLNode:
+    node = GenericNode(draw(st.sampled_from(["Say", "Gather", "Dial", "Number", "Pause"])),
+                       draw(st.one_of(st.none(), _TEXTS, st.dictionaries(_TEXTS, _TEXTS,
+                                                                          max_size=2))),
+                       **draw(_ATTRS))  # fmt: skip
+    for _ in range(draw(st.integers(0, 3 if depth < 2 else 0))):
+        node.nest(draw(st.one_of(_TEXTS, _twiml_trees(depth + 1))))
+    return node
+
+
+@settings(max_examples=300, deadline=None)
+@given(children=st.lists(st.one_of(_TEXTS, _twiml_trees()), max_size=4), attrs=_ATTRS)
+def test_twiml_text_equals_the_sdk_on_any_document(
+    children: list[TwiMLNode | str], attrs: dict[str, object]
+) -> None:
+    """Whatever the verbs, attributes, texts and tails, the text is the SDK's own."""
+    response = VoiceResponse(**attrs)
+    for child in children:
+        response.nest(child)
+    assert twiml_text(response) == str(response)

@@ -1,8 +1,5 @@
 """The webhooks' statements run straight on the driver: SQLAlchemy compiles, the DBAPI runs.
 
-Kept because it pays: BENCHMARKS.md, "Layers" (about 10 % on the webhook against
-SQLAlchemy's own execution).
-
 Every webhook runs a few statements, and SQLAlchemy's execution machinery
 (cache lookup, parameter construction, result wrapping, events) costs more
 per statement than SQLite takes to run it. A `Direct` statement is a Core
