@@ -1,5 +1,8 @@
 """The webhooks' statements run straight on the driver: SQLAlchemy compiles, the DBAPI runs.
 
+Kept with the TwiML serialiser (`ivr.flows.state.twiml_text`): BENCHMARKS.md, "Layers"
+(without both, the load benchmark missed its targets).
+
 Every webhook runs a few statements, and SQLAlchemy's execution machinery
 (cache lookup, parameter construction, result wrapping, events) costs more
 per statement than SQLite takes to run it. A `Direct` statement is a Core

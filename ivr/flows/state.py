@@ -115,6 +115,8 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 def twiml_text(response: TwiML) -> str:
     """`str(response)`, the same text, written straight from the SDK's TwiML objects.
 
+    Kept with `callbook.db.direct`: BENCHMARKS.md, "Layers".
+
     The SDK's `str()` builds an ElementTree of the document, serialises it to
     UTF-8 bytes and decodes them back; every webhook answers a document, and
     this costs it a third of that. The rules are ElementTree's, as the SDK
