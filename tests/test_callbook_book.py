@@ -19,6 +19,8 @@ from callbook.calls import steps as call_steps
 from callbook.calls.annotate import UnknownCall, UnknownMotive, set_motives, set_note
 from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.db import Base, database, session_scope
+from callbook.outbox import OutboxMessage
+from callbook.queue import QueueEntry
 from callbook.reports import build_report
 from callbook.reports.retention import purge_older_than, sweep_open_calls
 from callbook.tickets import Callback, Ticket, TicketHistory, TicketMessage
@@ -371,7 +373,9 @@ def test_naive_cutoffs_are_refused(app: Flask) -> None:
 def test_the_models_match_the_migrated_call_book(app: Flask) -> None:
     """What `alembic check` would say about the call book's tables: nothing to change."""
     ours = {"calls", "call_events", "call_motives", "tickets", "ticket_messages",
-            "ticket_history", "callbacks", "recording_deletions"}  # fmt: skip
+            "ticket_history", "callbacks", "recording_deletions", "queue_entries",
+            "outbox"}  # fmt: skip
+    assert {OutboxMessage.__tablename__, QueueEntry.__tablename__} <= ours
     with database(app).engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     mine = [d for d in diff if _table_of(d) in ours]
