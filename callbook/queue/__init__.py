@@ -41,7 +41,5 @@ class QueueEntry(Base):
     agent_number: Mapped[str] = mapped_column(String(64), default="")
     agent_call_sid: Mapped[str] = mapped_column(String(34), default="")
     """The member's leg that bridged this caller; claimed so one caller gets one member."""
-    callback_id: Mapped[int | None] = mapped_column(
-        ForeignKey("callbacks.id", ondelete="SET NULL")
-    )
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="SET NULL"))
     """Virtual hold: the callback that keeps this caller's place."""
