@@ -12,6 +12,7 @@ from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import working
 from ivr.admin.editing import FieldErrors, save, split_list
+from ivr.admin.views.zones import zone_groups, zone_problem
 
 EXCEPTION_FIELDS = ("kind", "start", "end", "label", "ranges")
 BLANK_ROWS = 2
@@ -138,16 +139,20 @@ def calendar(key: str) -> str | BaseResponse | tuple[str, int]:
         items[key] = new
         values = {k: request.form.get(k, "") for k in values}
         rows = _exception_rows(new.get("exceptions", []))
-        errors = save(
-            session,
-            work,
-            work.data,
-            prefix=f"calendars.{key}",
-            entity_id=f"calendars/{key}",
-            before=old,
-            after=lambda data: data["calendars"][key],
-            message=f"Calendrier « {key} » enregistré.",
-        )
+        if problem := zone_problem(new["timezone"]):  # picked from a list: a forged form
+            errors = FieldErrors()
+            errors.add("timezone", problem)
+        else:
+            errors = save(
+                session,
+                work,
+                work.data,
+                prefix=f"calendars.{key}",
+                entity_id=f"calendars/{key}",
+                before=old,
+                after=lambda data: data["calendars"][key],
+                message=f"Calendrier « {key} » enregistré.",
+            )
         if errors is None:
             return redirect(url_for("admin.calendars") + f"#calendar-{key}")
     page = render_template(
@@ -160,5 +165,6 @@ def calendar(key: str) -> str | BaseResponse | tuple[str, int]:
         rows=rows,
         kinds=KINDS,
         used_by=_users(work.data).get(key, []),
+        zones=zone_groups(values["timezone"]),
     )
     return (page, 422) if errors else page

@@ -25,7 +25,9 @@ from ivr.admin.views.overrides import (
     local_text,
     override_from_form,
     override_key,
+    technician_problem,
 )
+from ivr.admin.views.zones import zone_groups, zone_problem
 from schedules import OnCallSchedule
 
 Page = str | BaseResponse | tuple[str, int]
@@ -86,7 +88,7 @@ def _from_form(old: dict[str, Any]) -> dict[str, Any]:
             "rest_day_windows": split_list(form.get("rest_day_windows", "")),
             "rota": {
                 **schedule.get("rota", {}),
-                "members": split_list(form.get("members", "")),
+                "members": _members(form.getlist("members")),
                 "anchor": form.get("anchor", "").strip(),
                 "handover_weekday": form.get("handover_weekday", "mon"),
                 "handover_time": form.get("handover_time", "").strip(),
@@ -95,6 +97,25 @@ def _from_form(old: dict[str, Any]) -> dict[str, Any]:
             "overrides": schedule.get("overrides", []),
         },
     }
+
+
+def _members(picked: list[str]) -> list[str]:
+    """The rota's ids in order: one per select (an empty place is skipped)."""
+    return [key for value in picked for key in split_list(value)]
+
+
+def _refused(data: dict[str, Any]) -> FieldErrors | None:
+    """What the lists refuse before the document is validated: an unknown zone or
+    technician (a page older than the directory, or a forged form), in French."""
+    schedule = data["oncall"]["schedule"]
+    known = {t["id"] for t in data.get("technicians", [])}
+    errors = FieldErrors()
+    if problem := zone_problem(schedule.get("timezone", DEFAULT_ZONE)):
+        errors.add("schedule.timezone", problem)
+    for key in schedule["rota"]["members"]:
+        if problem := technician_problem(key, known):
+            errors.add("schedule.rota.members", problem)
+    return errors or None
 
 
 def _relocate(errors: FieldErrors, moves: dict[str, str]) -> FieldErrors:
@@ -164,6 +185,7 @@ def _page(
 ) -> Page:
     section = work.data.get("oncall")
     technicians = work.data.get("technicians", [])
+    members = split_list(values["members"])
     page = render_template(
         "admin/oncall.html",
         work=work,
@@ -173,6 +195,9 @@ def _page(
         weekdays=WEEKDAYS,
         technicians=technicians,
         tech_options=[("", "—"), *((t["id"], t["name"]) for t in technicians)],
+        members=members,
+        places=max(len(technicians), len(members), 1),
+        zones=zone_groups(values["timezone"]),
         names={t["id"]: t["name"] for t in technicians},
         overrides=override_rows(section),
         timezone=schedule_zone(section).key,
@@ -193,7 +218,8 @@ def oncall() -> Page:
     if request.method == "POST":
         work.data["oncall"] = _from_form(old)
         values = {k: request.form.get(k, "") for k in values}
-        errors = save(
+        values["members"] = ", ".join(work.data["oncall"]["schedule"]["rota"]["members"])
+        errors = _refused(work.data) or save(
             session,
             work,
             work.data,
@@ -220,7 +246,8 @@ def add_override() -> Page:
     values = _values(section)
     added = form_values(request.form)
     try:
-        new = override_from_form(request.form, schedule_zone(section))
+        known = [t["id"] for t in work.data.get("technicians", [])]
+        new = override_from_form(request.form, schedule_zone(section), known)
     except FormError as exc:
         return _page(work, values, added=added, added_errors=form_error(exc))
     items = section["schedule"].setdefault("overrides", [])

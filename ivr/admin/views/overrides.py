@@ -7,7 +7,7 @@ moment ("2026-12-24 18:00") in the on-call schedule's time zone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,14 +31,35 @@ def _moment(text: str, field: str, zone: ZoneInfo, *, end: bool) -> datetime:
     return parse_local_datetime(text, field, zone)
 
 
-def override_from_form(form: Mapping[str, str], zone: ZoneInfo) -> dict[str, Any]:
-    """The override typed in `form`; raises FormError naming the field at fault."""
+def technician_problem(key: str, known: Collection[str]) -> str | None:
+    """None for a technician of the directory, else why `key` is refused, in French.
+
+    Technicians are picked by name from a list: another id comes from a page
+    older than the directory or from a forged form.
+    """
+    if key in known:
+        return None
+    if not key:
+        return "Choisissez un technicien dans la liste."
+    return f"Technicien inconnu : « {key} ». Choisissez-le dans la liste de l'annuaire."
+
+
+def override_from_form(
+    form: Mapping[str, str], zone: ZoneInfo, known: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The override typed in `form`; raises FormError naming the field at fault.
+
+    With `known` (the technicians' ids), a technician outside it is refused.
+    """
     start = _moment(form.get("start", ""), "start", zone, end=False)
     end = _moment(form.get("end", ""), "end", zone, end=True)
+    technician = form.get("technician", "").strip()
+    if known is not None and (problem := technician_problem(technician, known)):
+        raise FormError("technician", problem)
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "technician": form.get("technician", "").strip(),
+        "technician": technician,
         "label": form.get("label", "").strip(),
     }
 
