@@ -73,14 +73,16 @@ def test_call_timeline_and_annotations(login_as: Login, calls: dict[str, str], a
     tech = login_as("technician")
     sid = calls["emergency"]
     page = tech.get(f"/admin/calls/{sid}").get_data(as_text=True)
-    assert "menu.choice" in page and "route" in page and "answered" in page
+    assert "choisi « Urgence sur la plateforme hébergée »" in page  # the story, in French
+    assert "Orientation : astreinte" in page and "Répondu par Chloé Bernard" in page
     token = tech.csrf_token  # type: ignore[attr-defined]
     motives = {"csrf_token": token, "motive": ["emergency", "incident"]}
     assert tech.post(f"/admin/calls/{sid}/motives", data=motives).status_code == 302
     note = {"csrf_token": token, "note": "Serveur de messagerie redémarré."}
     assert tech.post(f"/admin/calls/{sid}/note", data=note).status_code == 302
     page = tech.get(f"/admin/calls/{sid}").get_data(as_text=True)
-    assert "motives.set" in page and "Serveur de messagerie redémarré." in page
+    assert "a modifié les motifs de l&#39;appel" in page
+    assert "Serveur de messagerie redémarré." in page
     with session_scope(app) as session:
         call = session.scalars(select(Call).where(Call.call_sid == sid)).one()
         assert [(m.motive, m.channel) for m in call.motives] == [

@@ -21,6 +21,7 @@ from ivr.admin.auth import READERS, current_user, has_role, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
 from ivr.admin.views import charts, queries
+from ivr.admin.views.call_story import tell
 from ivr.admin.views.forms import FormError, date_range, optional
 from schedules import clock
 
@@ -105,11 +106,13 @@ def _call_page(sid: str, error: str = "", status: int = 200) -> str | tuple[str,
         found = annotate.get_call(session, sid)
     except annotate.UnknownCall:
         abort(404, f"Aucun appel {sid} dans la main courante.")
+    zone = default_zone()
     html = render_template(
         "admin/call.html",
         c=found,
         doc=doc,
-        zone=default_zone(),
+        zone=zone,
+        story=tell(found.events, doc, zone),
         chosen={m.motive for m in found.motives},
         error=error,
     )
