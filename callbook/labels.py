@@ -76,6 +76,7 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "motives.set": "Motifs modifiés",
         "note.set": "Note modifiée",
     },
+    "channel": {"keypad": "Clavier", "speech": "Voix", "technician": "Technicien"},
     "call_status": {
         "queued": "En attente",
         "ringing": "Sonnerie",

@@ -107,7 +107,7 @@ def test_viewer_reads_reports_but_not_the_call_book(login_as: Login, calls: dict
     form = {"csrf_token": viewer.csrf_token, "note": "x"}  # type: ignore[attr-defined]
     assert viewer.post(f"/admin/calls/{sid}/note", data=form).status_code == 403
     page = viewer.get(f"/admin/reports?{PERIOD}").get_data(as_text=True)
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 7  # by day, answer rate, heat map; 3 breakdowns, deadlines
     assert "25/12 · urgence : 1" in page  # the stacked bars, by motive family
     assert "ven 9 h : 1 appel(s)" in page  # the heat map: Friday 25 at 09:30
     assert "mar 10 h : 1 appel(s)" in page  # Tuesday 22 at 10:15

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, current_app, render_template
 from werkzeug.exceptions import HTTPException
 
+from callbook.labels import label
 from ivr.admin import csrf
 from ivr.admin.auth import current_user, deny_unmarked, has_role
 from ivr.admin.blueprint import bp
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     # installed (Flask-Babel's `init_app` installs its own `_`, which replaces
     # this one), the text is shown as written, in French.
     app.jinja_env.globals.setdefault("_", gettext_identity)
+    app.jinja_env.globals.setdefault("label", label)  # a stored code, as people read it
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if module.name.startswith("pages_"):
             importlib.import_module(f"{__name__}.{module.name}")

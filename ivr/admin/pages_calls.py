@@ -20,7 +20,7 @@ from callbook.reports.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, wri
 from ivr.admin.auth import READERS, current_user, has_role, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
-from ivr.admin.views import charts, queries
+from ivr.admin.views import charts, queries, results
 from ivr.admin.views.call_story import tell
 from ivr.admin.views.forms import FormError, date_range, optional
 from schedules import clock
@@ -190,6 +190,10 @@ def reports() -> str | tuple[str, int]:
         bars=charts.stacked_bars(daily.days, daily.families),
         heat=charts.heat_map(report.hourly),
         rate=charts.answer_rate(daily.days, daily.answered, daily.calls),
+        breakdowns=results.breakdowns(report, doc),
+        deadlines=results.deadlines(report),
+        callbacks=results.callback_rows(report),
+        motives=results.motive_rows(report, doc),
         may_unmask=has_role("technician"),
     )
 

@@ -7,6 +7,7 @@ read on hover and by screen readers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from markupsafe import Markup, escape
@@ -30,6 +31,8 @@ FAMILY_LABELS = {
     "": "sans motif",
 }
 WEEKDAY_SHORT = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+PRINTED_DAYS = 45
+"""Up to this many days, each bar carries its value; beyond, they would overlap."""
 
 
 def _svg(width: int, height: int, label: str, body: list[str]) -> Markup:
@@ -44,6 +47,14 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 10)
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}">'
         f"{escape(text)}</text>"
+    )
+
+
+def _value(x: float, y: float, text: str, fill: str = "#1d2433") -> str:
+    """A figure printed on a chart (the mark's <title> says it on hover too)."""
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="9" font-weight="600" text-anchor="middle" '
+        f'fill="{fill}" class="value">{escape(text)}</text>'
     )
 
 
@@ -77,6 +88,8 @@ def stacked_bars(days: list[date], series: dict[str, list[int]]) -> Markup:
             y -= h
             label = f"{day:%d/%m} · {FAMILY_LABELS.get(family, family)} : {values[i]}"
             body.append(_rect(x, y, bar, h, FAMILY_COLOURS.get(family, "#7f8c8d"), label))
+        if totals[i] and len(days) <= PRINTED_DAYS:
+            body.append(_value(x + bar / 2, y - 3, str(totals[i])))
         if len(days) <= 16 or i % max(len(days) // 12, 1) == 0:
             body.append(_text(x + bar / 2, top + plot_h + 12, f"{day:%d/%m}", size=9))
     x = left
@@ -101,6 +114,10 @@ def heat_map(grid: list[list[int]]) -> Markup:
             fill = f"rgba(46,134,193,{shade:.2f})" if value else "#f4f6f7"
             title = f"{WEEKDAY_SHORT[d]} {h} h : {value} appel(s)"
             body.append(_rect(left + h * cell, top + d * cell, cell - 2, cell - 2, fill, title))
+            if value:
+                ink = "#fff" if shade > 0.55 else "#1d2433"
+                y = top + d * cell + cell / 2 + 3
+                body.append(_value(left + h * cell + cell / 2 - 1, y, str(value), ink))
     return _svg(width, height, "Appels par jour de la semaine et par heure", body)
 
 
@@ -123,6 +140,32 @@ def answer_rate(days: list[date], answered: list[int], calls: list[int]) -> Mark
             h = rate * plot_h
             title = f"{day:%d/%m} : {answered[i]}/{calls[i]} répondus ({rate:.0%})"
             body.append(_rect(x, top + plot_h - h, bar, h, "#27ae60", title))
+            if len(days) <= PRINTED_DAYS:
+                body.append(
+                    _value(x + bar / 2, top + plot_h - h - 3, f"{rate:.0%}".replace("%", " %"))
+                )
         if len(days) <= 16 or i % max(len(days) // 12, 1) == 0:
             body.append(_text(x + bar / 2, top + plot_h + 12, f"{day:%d/%m}", size=9))
     return _svg(width, height, "Taux de réponse par jour", body)
+
+
+def hbars(label: str, rows: list[tuple[str, int]], colours: Sequence[str] = ("#2e86c1",)) -> Markup:
+    """One horizontal bar per row (its label on the left, its value printed after it);
+    bars take `colours` in turn."""
+    width, left, bar_h, gap = 520, 190, 18, 6
+    height = max(len(rows), 1) * (bar_h + gap) + gap
+    peak = max((value for _, value in rows), default=0) or 1
+    plot_w = width - left - 50
+    body = []
+    for i, (name, value) in enumerate(rows):
+        y = gap + i * (bar_h + gap)
+        w = value / peak * plot_w
+        shown = name if len(name) <= 30 else name[:29] + "…"
+        body.append(_text(left - 6, y + bar_h / 2 + 4, shown, "end", size=12))
+        colour = colours[i % len(colours)]
+        body.append(_rect(left, y, max(w, 1.0), bar_h, colour, f"{name} : {value}"))
+        body.append(
+            f'<text x="{left + w + 4:.1f}" y="{y + bar_h / 2 + 4:.1f}" font-size="12" '
+            f'font-weight="600" class="value">{value}</text>'
+        )
+    return _svg(width, height, label, body)
