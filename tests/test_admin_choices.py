@@ -136,3 +136,11 @@ def test_a_zone_picked_is_saved_and_a_bad_one_refused_in_french(
     assert data is not None and data["calendars"]["auvergne"]["timezone"] == "Indian/Reunion"
     page = admin.get("/admin/calendars/auvergne").get_data(as_text=True)
     assert _selected(_select(page, "timezone")) == ["Indian/Reunion"]
+
+
+def test_template_text_is_shown_in_french_with_its_values(admin: FlaskClient) -> None:
+    """`_()` in templates: the French text as written, its %(name)s values filled in."""
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert 'aria-label="Nom de admin1"' in page
+    assert 'aria-label="Nouveau mot de passe de admin1"' in page
+    assert "%(" not in page
