@@ -1,0 +1,281 @@
+"""What a caller says at the menu, understood: normalised, scored against every
+motive, and turned into one of three decisions.
+
+Pure (no Flask, no database): the menu step (`ivr.flows.menu`) calls
+`understand` with the text Twilio's recogniser heard (`SpeechResult`) and its
+`Confidence`.
+
+- **route**: one motive is clearly meant (a number said as a word, "le deux",
+  or a phrase of the motive's vocabulary heard well enough, well ahead of the
+  others) and the recogniser was not unsure;
+- **confirm**: a motive is likely but not certain (its score lies between the
+  two thresholds, another motive is close, or the recogniser's confidence is
+  low): the caller is asked "c'est bien ça ?";
+- **retry**: nothing is close enough; the caller is asked again and reminded
+  of the keypad. A weak guess never sends a call to a team.
+
+A motive's vocabulary is its spoken label, its `keywords` and its `phrases`
+(configuration document). The comparison is tolerant (rapidfuzz): accents,
+case, punctuation and elisions are dropped ("l'appli" -> "appli"), words the
+recogniser splits or merges are compared squashed ("la pli" ~ "appli",
+"motdepasse" = "mot de passe"), and small misspellings still count.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz
+
+from ivr.config import Motive
+
+# Scores are 0-100 (rapidfuzz's scale).
+ROUTE_SCORE = 88.0  # at or above: the motive is meant ...
+ROUTE_MARGIN = 6.0  # ... if no other motive comes within this margin
+CONFIRM_SCORE = 72.0  # at or above (and not routed): ask "c'est bien ça ?"
+LOW_CONFIDENCE = 0.4  # Twilio's Confidence (0-1) under this: confirm, never route
+TOKEN_CUTOFF = 82.0  # a word of a phrase under this similarity is not heard
+SPECIFIC_BONUS = 6.0  # per meaningful word past the first, for a phrase heard whole
+SQUASHED_MIN_LENGTH = 6  # shorter phrases are compared word by word only
+MAX_HINTS = 100
+
+Outcome = Literal["route", "confirm", "retry"]
+
+# Elided words once the apostrophe is gone: "l'appli", "j'ai", "qu'il", "c'est".
+ELIDED = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"})
+# Words that carry no motive: left out of word-by-word comparisons.
+_STOPWORDS = (
+    "le la les un une des de du au aux a y en et ou mais donc car que qui quoi dont "
+    "je tu il elle on nous vous ils elles me te se moi toi lui "
+    "mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs "
+    "ce cet cette ces ca cela est sont suis es etes sommes ai as avons avez ont "
+    "ne pour par sur dans avec chez tres bien vraiment "
+    "bonjour bonsoir allo oui euh heu hum ben bah alors voila merci madame monsieur "
+    "voudrais veux voulais souhaite souhaiterais aimerais appelle appel appelais"
+)
+STOPWORDS = frozenset(_STOPWORDS.split())
+NUMBERS = {
+    "0": "0", "zero": "0",
+    "1": "1", "un": "1", "premier": "1", "premiere": "1",
+    "2": "2", "deux": "2", "deuxieme": "2", "second": "2", "seconde": "2",
+    "3": "3", "trois": "3", "troisieme": "3",
+    "4": "4", "quatre": "4", "quatrieme": "4",
+    "5": "5", "cinq": "5", "cinquieme": "5",
+    "6": "6", "six": "6", "sixieme": "6",
+    "7": "7", "sept": "7", "septieme": "7",
+    "8": "8", "huit": "8", "huitieme": "8",
+    "9": "9", "neuf": "9", "neuvieme": "9",
+}  # fmt: skip
+# Words that announce a key: "option trois", "touche 2", "tapez un".
+KEY_CUES = frozenset({"option", "touche", "tapez", "tape", "taper", "tapes", "choix", "numero"})
+# What may surround a number said alone: "euh le deux", "je prends la trois".
+NUMBER_FILLERS = STOPWORDS | KEY_CUES | {
+    "prends", "prend", "choisis", "choisir", "appuie", "appuyer", "appuyez", "fais", "faire",
+    "plait", "sil", "ok", "okay", "daccord",
+}  # fmt: skip
+
+YES = frozenset({"oui", "ouais", "ouai", "exactement", "voila", "absolument", "affirmatif"})
+YES_PHRASES = ("c est ca", "c est bien ca", "tout a fait", "bien sur", "d accord", "c est exact")
+NO = frozenset({"non", "nan", "negatif"})
+NO_PHRASES = ("pas ca", "pas du tout", "pas exactement", "pas le bon", "pas bon")
+
+
+def normalise(text: str) -> str:
+    """Lowercase, no accents, no punctuation, single spaces ("L'appli !" -> "l appli")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = plain.replace("œ", "oe").replace("æ", "ae")
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
+def words(text: str) -> list[str]:
+    """The normalised words, elided articles and pronouns dropped ("j'ai" -> "ai")."""
+    return [w for w in normalise(text).split() if w not in ELIDED]
+
+
+def spoken_digit(text: str) -> str | None:
+    """The key a caller names instead of describing: "le deux", "option trois", "2".
+
+    A number counts when a cue announces it ("option", "touche", "tapez") or
+    when nothing but filler surrounds it; "j'ai un problème" names no key.
+    """
+    said = words(text)
+    for cue, following in itertools.pairwise(said):
+        if cue in KEY_CUES and following in NUMBERS:
+            return NUMBERS[following]
+    numbers = [NUMBERS[w] for w in said if w in NUMBERS]
+    if len(numbers) == 1 and all(w in NUMBERS or w in NUMBER_FILLERS for w in said):
+        return numbers[0]
+    return None
+
+
+def answer_yes_no(text: str, digits: str = "") -> bool | None:
+    """A confirmation's answer: True (oui, 1), False (non, 2), None (something else)."""
+    key = digits.strip() or spoken_digit(text) or ""
+    if key in ("1", "2"):
+        return key == "1"
+    said = words(text)
+    heard = f" {' '.join(said)} "
+    if NO & set(said) or any(f" {p} " in heard for p in NO_PHRASES):
+        return False
+    if YES & set(said) or any(f" {p} " in heard for p in YES_PHRASES):
+        return True
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One entry of a motive's vocabulary, prepared for comparison."""
+
+    content: tuple[str, ...]  # the words that carry meaning
+    words: int  # how many words in all
+    squashed: str  # every word, spaces removed: "motdepasse"
+    squashed_content: str  # content words only, spaces removed
+
+    @classmethod
+    def of(cls, text: str) -> Phrase | None:
+        said = words(text)
+        content = tuple(w for w in said if w not in STOPWORDS)
+        if not content:
+            return None
+        return cls(content, len(said), "".join(said), "".join(content))
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """The caller's sentence, prepared once for every phrase."""
+
+    content: tuple[str, ...]
+    candidates: tuple[str, ...]  # content words, and runs of 2-3 words squashed
+    squashed: str
+    squashed_content: str
+
+    @classmethod
+    def of(cls, text: str) -> Heard:
+        said = words(text)
+        content = tuple(w for w in said if w not in STOPWORDS)
+        runs = {"".join(said[i : i + n]) for n in (2, 3) for i in range(len(said) - n + 1)}
+        return cls(content, (*content, *sorted(runs)), "".join(said), "".join(content))
+
+
+def _word_score(word: str, heard: Heard) -> float:
+    if len(word) <= 3:  # "bug", "mot": too short to be fuzzy about
+        return 100.0 if word in heard.candidates else 0.0
+    best = max((fuzz.ratio(word, c) for c in heard.candidates), default=0.0)
+    return best if best >= TOKEN_CUTOFF else 0.0
+
+
+def _squashed_score(phrase: Phrase, heard: Heard) -> float:
+    """The phrase against the whole sentence, spaces removed ("motdepasse", "la pli")."""
+    best = 0.0
+    for mine, theirs in (
+        (phrase.squashed, heard.squashed),
+        (phrase.squashed_content, heard.squashed_content),
+    ):
+        if len(mine) < SQUASHED_MIN_LENGTH or not theirs:
+            continue
+        # partial_ratio slides the shorter text along the longer: only the phrase may slide.
+        score = (
+            fuzz.partial_ratio(mine, theirs)
+            if len(theirs) >= len(mine)
+            else fuzz.ratio(mine, theirs)
+        )
+        best = max(best, score)
+    return best if best >= TOKEN_CUTOFF else 0.0
+
+
+def phrase_score(phrase: Phrase, heard: Heard) -> float:
+    """How well `heard` contains `phrase` (0-100, a little more for long phrases)."""
+    by_word = sum(_word_score(w, heard) for w in phrase.content) / len(phrase.content)
+    squashed = _squashed_score(phrase, heard) if phrase.words > 1 else 0.0
+    best = max(by_word, squashed)
+    # A phrase of several meaningful words heard whole says more than one word.
+    return best + (SPECIFIC_BONUS * min(len(phrase.content) - 1, 2) if best >= 95 else 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    """The decision on one sentence, with what it rests on (recorded as an event)."""
+
+    outcome: Outcome
+    motive: str = ""  # the motive to route to or to confirm
+    score: float = 0.0
+    runner_up: str = ""
+    runner_up_score: float = 0.0
+    via: Literal["", "number", "phrase"] = ""
+
+
+def vocabulary(motive: Motive) -> list[str]:
+    """What a caller may say for `motive`: its label, keywords and phrases."""
+    return [motive.label, *motive.keywords, *motive.phrases]
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared(
+    entries: tuple[tuple[str, tuple[str, ...]], ...],
+) -> tuple[tuple[str, tuple[Phrase, ...]], ...]:
+    out = []
+    for key, texts in entries:
+        phrases = (Phrase.of(text) for text in texts)
+        out.append((key, tuple(p for p in phrases if p is not None)))
+    return tuple(out)
+
+
+def _vocabularies(motives: Iterable[Motive]) -> tuple[tuple[str, tuple[Phrase, ...]], ...]:
+    return _prepared(tuple((m.key, tuple(vocabulary(m))) for m in motives))
+
+
+def scores(motives: Sequence[Motive], text: str) -> list[tuple[float, str]]:
+    """(score, motive key) for every motive, best first."""
+    heard = Heard.of(text)
+    if not heard.content and not heard.squashed:
+        return []
+    out = []
+    for key, phrases in _vocabularies(motives):
+        best = max((phrase_score(p, heard) for p in phrases), default=0.0)
+        out.append((round(best, 1), key))
+    out.sort(key=lambda pair: pair[0], reverse=True)
+    return out
+
+
+def understand(
+    motives: Sequence[Motive], text: str, confidence: float | None = None
+) -> Understanding:
+    """Route, confirm or ask again, for what the caller said (see the module's doc)."""
+    digit = spoken_digit(text)
+    if digit is not None:
+        motive = next((m for m in motives if m.digit == digit), None)
+        if motive is None:
+            return Understanding("retry", via="number")
+        return Understanding("route", motive.key, 100.0, via="number")
+    ranked = scores(motives, text)
+    if not ranked or ranked[0][0] < CONFIRM_SCORE:
+        score, guess = ranked[0] if ranked else (0.0, "")
+        return Understanding("retry", score=score, runner_up=guess if score else "")
+    (top, key), (second, other) = ranked[0], (ranked[1] if len(ranked) > 1 else (0.0, ""))
+    unsure = confidence is not None and 0 < confidence < LOW_CONFIDENCE
+    # Two motives heard well (a symptom and an object: "mon identifiant ne marche
+    # plus") is a question to ask, not a guess to make.
+    alone = second < ROUTE_SCORE and top - second >= ROUTE_MARGIN
+    clear = top >= ROUTE_SCORE and alone and not unsure
+    return Understanding("route" if clear else "confirm", key, top, other, second, "phrase")
+
+
+def hints(motives: Iterable[Motive]) -> str:
+    """Twilio's `hints` for the menu's <Gather>: the motives' vocabulary, comma-separated.
+
+    Twilio takes words and phrases of at most 100 characters; the list is
+    kept short (the recogniser weighs a few hints more than many).
+    """
+    seen: dict[str, str] = {}
+    for motive in motives:
+        for text in vocabulary(motive):
+            text = " ".join(text.replace(",", " ").split())
+            if text and len(text) <= 100:
+                seen.setdefault(normalise(text), text)
+    return ", ".join(list(seen.values())[:MAX_HINTS])
