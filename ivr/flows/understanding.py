@@ -42,7 +42,7 @@ LOW_CONFIDENCE = 0.4  # Twilio's Confidence (0-1) under this: confirm, never rou
 TOKEN_CUTOFF = 82.0  # a word of a phrase under this similarity is not heard
 SPECIFIC_BONUS = 6.0  # per meaningful word past the first, for a phrase heard whole
 SQUASHED_MIN_LENGTH = 6  # shorter phrases are compared word by word only
-MAX_HINTS = 100
+MAX_HINTS = 500  # Twilio's limit
 
 Outcome = Literal["route", "confirm", "retry"]
 
@@ -269,12 +269,14 @@ def understand(
 def hints(motives: Iterable[Motive]) -> str:
     """Twilio's `hints` for the menu's <Gather>: the motives' vocabulary, comma-separated.
 
-    Twilio takes words and phrases of at most 100 characters; the list is
-    kept short (the recogniser weighs a few hints more than many).
+    Twilio takes at most 500 entries of at most 100 characters, words
+    separated by spaces. The motives take turns, so each is heard of even
+    when the list is cut.
     """
+    vocabularies = [vocabulary(motive) for motive in motives]
     seen: dict[str, str] = {}
-    for motive in motives:
-        for text in vocabulary(motive):
+    for entries in itertools.zip_longest(*vocabularies, fillvalue=""):
+        for text in entries:
             text = " ".join(text.replace(",", " ").split())
             if text and len(text) <= 100:
                 seen.setdefault(normalise(text), text)
