@@ -132,7 +132,9 @@ MAX_PHRASE_LENGTH = 100  # Twilio's limit for one speech hint
 
 class Motive(Strict):
     key: Identifier
-    label: str = Field(min_length=1, description="Spoken: 'Vous avez choisi : <label>'.")
+    label: str = Field(
+        min_length=1, description="Spoken, with its article: 'Pour <label>, tapez <digit>.'"
+    )
     digit: str = Field(pattern=r"^[0-9]$")
     keywords: list[str] = Field(default_factory=list, description="French speech keywords.")
     phrases: list[str] = Field(
