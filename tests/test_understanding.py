@@ -17,6 +17,7 @@ from ivr.flows.understanding import (
     Phrase,
     answer_yes_no,
     hints,
+    meaning,
     normalise,
     phrase_score,
     spoken_digit,
@@ -241,3 +242,28 @@ def test_a_phrase_in_two_motives_is_refused(doc: ConfigDocument) -> None:
     data["motives"][1]["phrases"].append("Ça ne marche plus")
     with pytest.raises(ValueError, match="phrase 'ça ne marche plus' belongs to several motives"):
         validate_document(data)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("planté", "plantait"),
+        ("ouvrir", "ouvre"),
+        ("questions", "question"),
+        ("souci", "problème"),
+        ("l'appli", "le logiciel"),
+        ("courriels", "mails"),
+    ],
+)
+def test_variants_of_a_word_mean_the_same(one: str, other: str) -> None:
+    assert [meaning(w) for w in words(one)][-1] == [meaning(w) for w in words(other)][-1]
+
+
+def test_urgent_keeps_its_ending() -> None:
+    assert meaning("urgent") == "urgent" and meaning("questions") == "question"
+
+
+def test_several_words_of_one_motive_outweigh_one_of_another(doc: ConfigDocument) -> None:
+    understood = understand(doc.motives, "tout le serveur est planté c'est très urgent")
+    assert (understood.motive, understood.runner_up) == ("emergency", "incident")
+    assert understood.outcome == "confirm"  # both heard well: asked, not guessed

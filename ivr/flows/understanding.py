@@ -27,10 +27,10 @@ import functools
 import itertools
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from ivr.config import Motive
 
@@ -40,6 +40,7 @@ ROUTE_MARGIN = 6.0  # ... if no other motive comes within this margin
 CONFIRM_SCORE = 72.0  # at or above (and not routed): ask "c'est bien ça ?"
 LOW_CONFIDENCE = 0.4  # Twilio's Confidence (0-1) under this: confirm, never route
 TOKEN_CUTOFF = 82.0  # a word of a phrase under this similarity is not heard
+EVIDENCE_BONUS = 4.0  # per further distinct word of the motive's vocabulary heard
 SPECIFIC_BONUS = 6.0  # per meaningful word past the first, for a phrase heard whole
 SQUASHED_MIN_LENGTH = 6  # shorter phrases are compared word by word only
 MAX_HINTS = 500  # Twilio's limit
@@ -79,6 +80,20 @@ NUMBER_FILLERS = STOPWORDS | KEY_CUES | {
     "plait", "sil", "ok", "okay", "daccord",
 }  # fmt: skip
 
+# Everyday variants of a word callers use (after normalisation).
+SYNONYMS = {
+    "souci": "probleme", "soucis": "probleme", "pb": "probleme", "bug": "bug", "beug": "bug",
+    "appli": "logiciel", "application": "logiciel", "programme": "logiciel",
+    "courriel": "mail", "courriels": "mail", "mails": "mail", "email": "mail", "emails": "mail",
+    "mel": "mail", "mels": "mail", "rade": "panne", "hs": "panne", "down": "panne",
+    "fige": "bloque", "gele": "bloque", "freeze": "bloque",
+}  # fmt: skip
+# Endings stripped from words of 5 letters or more (longest first), so that
+# "planté", "plantait" and "plante" meet; "-ent" and "-ions" stay ("urgent", "questions").
+SUFFIXES = ("aient", "ees", "ais", "ait", "ee", "es", "ez", "er", "ir", "e", "s")
+# Words that frame a request more than they name it ("une question", "un problème").
+GENERIC_WEIGHT = 0.9
+
 YES = frozenset({"oui", "ouais", "ouai", "exactement", "voila", "absolument", "affirmatif"})
 YES_PHRASES = ("c est ca", "c est bien ca", "tout a fait", "bien sur", "d accord", "c est exact")
 NO = frozenset({"non", "nan", "negatif"})
@@ -96,6 +111,26 @@ def normalise(text: str) -> str:
 def words(text: str) -> list[str]:
     """The normalised words, elided articles and pronouns dropped ("j'ai" -> "ai")."""
     return [w for w in normalise(text).split() if w not in ELIDED]
+
+
+def meaning(word: str) -> str:
+    """A normalised word reduced to what it means here: a common synonym, then a
+    light stem ("souci" -> "probleme" -> "problem", "ouvrir" / "ouvre" -> "ouvr")."""
+    word = SYNONYMS.get(word, word)
+    if len(word) >= 5:
+        for suffix in SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                return word[: -len(suffix)]
+    return word
+
+
+def _content(said: list[str]) -> tuple[str, ...]:
+    return tuple(meaning(w) for w in said if w not in STOPWORDS)
+
+
+GENERIC = frozenset(
+    meaning(w) for w in ("question", "probleme", "demande", "logiciel", "besoin", "aide")
+)
 
 
 def spoken_digit(text: str) -> str | None:
@@ -140,7 +175,7 @@ class Phrase:
     @classmethod
     def of(cls, text: str) -> Phrase | None:
         said = words(text)
-        content = tuple(w for w in said if w not in STOPWORDS)
+        content = _content(said)
         if not content:
             return None
         return cls(content, len(said), "".join(said), "".join(content))
@@ -154,20 +189,29 @@ class Heard:
     candidates: tuple[str, ...]  # content words, and runs of 2-3 words squashed
     squashed: str
     squashed_content: str
+    known: dict[str, float] = field(default_factory=dict, compare=False)  # word scores
 
     @classmethod
     def of(cls, text: str) -> Heard:
         said = words(text)
-        content = tuple(w for w in said if w not in STOPWORDS)
+        content = _content(said)
         runs = {"".join(said[i : i + n]) for n in (2, 3) for i in range(len(said) - n + 1)}
         return cls(content, (*content, *sorted(runs)), "".join(said), "".join(content))
 
 
 def _word_score(word: str, heard: Heard) -> float:
+    """How well one word of a phrase is heard (0-100); each word is compared once."""
+    if word in heard.known:
+        return heard.known[word]
     if len(word) <= 3:  # "bug", "mot": too short to be fuzzy about
-        return 100.0 if word in heard.candidates else 0.0
-    best = max((fuzz.ratio(word, c) for c in heard.candidates), default=0.0)
-    return best if best >= TOKEN_CUTOFF else 0.0
+        best = 100.0 if word in heard.candidates else 0.0
+    else:
+        found = process.extractOne(
+            word, heard.candidates, scorer=fuzz.ratio, score_cutoff=TOKEN_CUTOFF
+        )
+        best = found[1] if found else 0.0
+    score = heard.known[word] = best * GENERIC_WEIGHT if word in GENERIC else best
+    return score
 
 
 def _squashed_score(phrase: Phrase, heard: Heard) -> float:
@@ -192,7 +236,8 @@ def _squashed_score(phrase: Phrase, heard: Heard) -> float:
 def phrase_score(phrase: Phrase, heard: Heard) -> float:
     """How well `heard` contains `phrase` (0-100, a little more for long phrases)."""
     by_word = sum(_word_score(w, heard) for w in phrase.content) / len(phrase.content)
-    squashed = _squashed_score(phrase, heard) if phrase.words > 1 else 0.0
+    # Squashed, a phrase of one meaningful word would find it inside any longer word.
+    squashed = _squashed_score(phrase, heard) if len(phrase.content) > 1 else 0.0
     best = max(by_word, squashed)
     # A phrase of several meaningful words heard whole says more than one word.
     return best + (SPECIFIC_BONUS * min(len(phrase.content) - 1, 2) if best >= 95 else 0.0)
@@ -231,13 +276,21 @@ def _vocabularies(motives: Iterable[Motive]) -> tuple[tuple[str, tuple[Phrase, .
 
 
 def scores(motives: Sequence[Motive], text: str) -> list[tuple[float, str]]:
-    """(score, motive key) for every motive, best first."""
+    """(score, motive key) for every motive, best first.
+
+    A motive scores its best phrase, and a little more when the sentence
+    holds several distinct words of its vocabulary ("le serveur est planté,
+    c'est urgent": two words of the emergency, one of the incident).
+    """
     heard = Heard.of(text)
     if not heard.content and not heard.squashed:
         return []
     out = []
     for key, phrases in _vocabularies(motives):
         best = max((phrase_score(p, heard) for p in phrases), default=0.0)
+        found = {w for p in phrases for w in p.content if _word_score(w, heard) >= 95}
+        if best >= CONFIRM_SCORE and len(found) > 1:
+            best += EVIDENCE_BONUS * min(len(found) - 1, 2)
         out.append((round(best, 1), key))
     out.sort(key=lambda pair: pair[0], reverse=True)
     return out
