@@ -160,7 +160,7 @@ def test_christmas_eve_evening_usage_question_goes_to_voicemail(doc: ConfigDocum
 def test_emergency_between_windows_leaves_an_urgent_message(doc: ConfigDocument) -> None:
     sim = simulate(doc, Scenario(paris(2026, 12, 25, 12, 0), "emergency", caller="+33612345678"))
     assert sim.route == "closed" and not sim.legs
-    assert "Le technicien d'astreinte est alerté." not in sim.heard
+    assert "Le technicien d'astreinte a été prévenu." not in sim.heard
     assert sim.outcome == "message laissé"
 
 

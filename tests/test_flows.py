@@ -159,7 +159,7 @@ def test_emergency_outside_the_oncall_windows(
     assert (step.state.route, step.state.urgent, step.state.legs) == ("closed", True, [])
     assert doc.prompts.voicemail_urgent_later in twiml.says and "Record" in twiml.verbs
     after = TwiML.parse(voicemail.recorded(step.state, doc, now, RECORDING, keep_message).twiml)
-    assert f"Le technicien d'astreinte sera alerté {alert}, dès le début de l'astreinte." in (
+    assert f"Le technicien d'astreinte sera prévenu {alert}, dès le début de l'astreinte." in (
         after.says
     )
     assert "Gather" not in after.verbs  # the technician calls back, not the hotline

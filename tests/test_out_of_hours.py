@@ -174,7 +174,7 @@ def test_emergency_message_outside_the_windows_alerts_when_the_next_one_opens(
     bye = leave_message(phone)
     [ticket] = rows(app, Ticket)
     assert f"numéro {' '.join(ticket.number)}" in bye.spoken
-    assert f"Le technicien d'astreinte sera alerté {alerted}, dès le début de l'astreinte." in (
+    assert f"Le technicien d'astreinte sera prévenu {alerted}, dès le début de l'astreinte." in (
         bye.says
     )
     assert bye.find("Gather") is None  # no hotline callback: the technician calls back

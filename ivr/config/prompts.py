@@ -63,7 +63,7 @@ class Prompts(BaseModel):
 
     welcome: str = "Bonjour et bienvenue à {service}."
     menu_intro: str = (
-        "Dites en quelques mots pourquoi vous appelez, ou tapez le chiffre qui correspond."
+        "Dites-nous en quelques mots pourquoi vous appelez, ou tapez le chiffre correspondant."
     )
     menu_item: str = "Pour {label}, tapez {digit}."
     menu_no_input: str = "Nous n'avons rien entendu."
@@ -90,16 +90,16 @@ class Prompts(BaseModel):
     manual_closure: str = "Le service est exceptionnellement fermé."
     no_answer: str = "Aucun interlocuteur n'est disponible pour le moment."
     voicemail_offer: str = (
-        "Laissez votre nom, votre numéro et l'objet de votre appel après le bip, "
-        "puis tapez dièse ou raccrochez."
+        "Après le bip, laissez votre nom, votre numéro de téléphone et l'objet de votre appel, "
+        "puis raccrochez ou tapez dièse."
     )
     voicemail_urgent: str = (
         "Le technicien d'astreinte n'a pas pu répondre. Laissez un message après le bip : "
         "il sera alerté immédiatement."
     )
     voicemail_urgent_later: str = (
-        "Laissez votre nom, votre numéro et la description de l'incident après le bip, "
-        "puis tapez dièse ou raccrochez : votre message sera traité en urgence."
+        "Après le bip, laissez votre nom, votre numéro de téléphone et la description de "
+        "l'incident, puis raccrochez ou tapez dièse : votre message sera traité en urgence."
     )
     callback_announce: str = "Nous vous rappellerons {when}."
     callback_offer: str = (
@@ -107,9 +107,9 @@ class Prompts(BaseModel):
         "Sinon, vous pouvez raccrocher : votre message sera traité."
     )
     callback_none: str = "Votre message sera traité dès que possible."
-    oncall_alerted: str = "Le technicien d'astreinte est alerté."
+    oncall_alerted: str = "Le technicien d'astreinte a été prévenu."
     oncall_alert_later: str = (
-        "Le technicien d'astreinte sera alerté {when}, dès le début de l'astreinte."
+        "Le technicien d'astreinte sera prévenu {when}, dès le début de l'astreinte."
     )
     ticket_number: str = "Votre demande est enregistrée sous le numéro {ticket}."
     goodbye: str = "Merci de votre appel. Au revoir."
@@ -126,7 +126,7 @@ class Prompts(BaseModel):
     )
     callback_connecting: str = "Appel de l'usager en cours."
     callback_caller_absent: str = "L'usager ne répond pas. Le rappel sera reprogrammé."
-    callback_not_started: str = "Rappel non lancé. Au revoir."
+    callback_not_started: str = "Le rappel n'est pas lancé. Au revoir."
     alert_sms: str = "Astreinte : message urgent de {caller}, pour {motive}, ticket {ticket}."
     callback_sms: str = "Assistance : demande {ticket} enregistrée. Nous vous rappellerons {when}."
     technical_problem: str = (
