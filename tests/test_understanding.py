@@ -12,18 +12,8 @@ from pydantic import ValidationError
 
 from ivr.config import ConfigDocument, demo_yaml_text, validate_document
 from ivr.config.document import Motive
-from ivr.flows.understanding import (
-    Heard,
-    Phrase,
-    answer_yes_no,
-    hints,
-    meaning,
-    normalise,
-    phrase_score,
-    spoken_digit,
-    understand,
-    words,
-)
+from ivr.flows.lexicon import answer_yes_no, meaning, normalise, spoken_digit, words
+from ivr.flows.understanding import Heard, Phrase, hints, phrase_score, understand
 
 CORPUS = Path(__file__).with_name("speech_corpus.yaml")
 

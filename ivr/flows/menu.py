@@ -15,9 +15,10 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.config import ConfigDocument, Motive
 from ivr.flows import proceed
+from ivr.flows.lexicon import answer_yes_no
 from ivr.flows.speech import say
 from ivr.flows.state import MENU, MENU_CHECK, CallState, Event, Step, action
-from ivr.flows.understanding import Understanding, answer_yes_no, hints, understand
+from ivr.flows.understanding import Understanding, hints, understand
 
 CHECK_HINTS = "oui, non, c'est ça, exactement, pas du tout"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -80,13 +79,6 @@ def closed_phrase(reason: ClosedReason) -> str:
     if reason.kind is ClosedKind.manual:
         return "fermeture exceptionnelle"
     return "nous sommes en dehors des horaires d'ouverture"
-
-
-def normalise(text: str) -> str:
-    """Lowercase, no accents, single spaces: for matching speech to keywords."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
 
 
 def spoken_digits(number: str) -> str:
