@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ivr.config import ConfigDocument, demo_yaml_text, validate_document
@@ -140,6 +142,15 @@ def test_a_low_recogniser_confidence_is_asked_back(doc: ConfigDocument) -> None:
     assert understand(doc.motives, "ça marche plus du tout", 0.2).outcome == "confirm"
     # Some recognisers send no confidence (0 or nothing): the words decide.
     assert understand(doc.motives, "ça marche plus du tout", 0.0).outcome == "route"
+    assert understand(doc.motives, "le deux", 0.15).outcome == "confirm"  # "deux", really?
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=120))
+def test_any_text_gets_one_of_three_decisions(doc: ConfigDocument, text: str) -> None:
+    understood = understand(doc.motives, text)
+    assert understood.outcome in ("route", "confirm", "retry")
+    assert (understood.motive == "") == (understood.outcome == "retry")
 
 
 @pytest.mark.parametrize(

@@ -121,11 +121,8 @@ def _squashed_score(phrase: Phrase, heard: Heard) -> float:
         if len(mine) < SQUASHED_MIN_LENGTH or not theirs:
             continue
         # partial_ratio slides the shorter text along the longer: only the phrase may slide.
-        score = (
-            fuzz.partial_ratio(mine, theirs)
-            if len(theirs) >= len(mine)
-            else fuzz.ratio(mine, theirs)
-        )
+        compare = fuzz.partial_ratio if len(theirs) >= len(mine) else fuzz.ratio
+        score = compare(mine, theirs, score_cutoff=TOKEN_CUTOFF)
         best = max(best, score)
     return best if best >= TOKEN_CUTOFF else 0.0
 
@@ -134,7 +131,9 @@ def phrase_score(phrase: Phrase, heard: Heard) -> float:
     """How well `heard` contains `phrase` (0-100, a little more for long phrases)."""
     by_word = sum(_word_score(w, heard) for w in phrase.content) / len(phrase.content)
     # Squashed, a phrase of one meaningful word would find it inside any longer word.
-    squashed = _squashed_score(phrase, heard) if len(phrase.content) > 1 else 0.0
+    squashed = 0.0
+    if len(phrase.content) > 1 and by_word < 95:
+        squashed = _squashed_score(phrase, heard)
     best = max(by_word, squashed)
     # A phrase of several meaningful words heard whole says more than one word.
     return best + (SPECIFIC_BONUS * min(len(phrase.content) - 1, 2) if best >= 95 else 0.0)
@@ -197,18 +196,18 @@ def understand(
     motives: Sequence[Motive], text: str, confidence: float | None = None
 ) -> Understanding:
     """Route, confirm or ask again, for what the caller said (see the module's doc)."""
+    unsure = confidence is not None and 0 < confidence < LOW_CONFIDENCE
     digit = spoken_digit(text)
     if digit is not None:
         motive = next((m for m in motives if m.digit == digit), None)
         if motive is None:
             return Understanding("retry", via="number")
-        return Understanding("route", motive.key, 100.0, via="number")
+        return Understanding("confirm" if unsure else "route", motive.key, 100.0, via="number")
     ranked = scores(motives, text)
     if not ranked or ranked[0][0] < CONFIRM_SCORE:
         score, guess = ranked[0] if ranked else (0.0, "")
         return Understanding("retry", score=score, runner_up=guess if score else "")
     (top, key), (second, other) = ranked[0], (ranked[1] if len(ranked) > 1 else (0.0, ""))
-    unsure = confidence is not None and 0 < confidence < LOW_CONFIDENCE
     # Two motives heard well (a symptom and an object: "mon identifiant ne marche
     # plus") is a question to ask, not a guess to make.
     alone = second < ROUTE_SCORE and top - second >= ROUTE_MARGIN
