@@ -168,7 +168,10 @@ def test_emergency_outside_the_oncall_windows(
 def test_spoken_windows() -> None:
     now = paris(2026, 12, 1, 22, 30)  # Tuesday
     assert spoken_window(paris(2026, 12, 1, 23), paris(2026, 12, 2, 0), now) == (
-        "aujourd'hui de 23 h à 0 h"
+        "aujourd'hui de 23 h à minuit"
+    )
+    assert spoken_window(paris(2026, 12, 2, 9), paris(2026, 12, 2, 12), now) == (
+        "demain de 9 h à midi"
     )
     assert spoken_window(paris(2026, 12, 3, 9), paris(2026, 12, 3, 10, 30), now) == (
         "jeudi de 9 h à 10 h 30"

@@ -25,8 +25,11 @@ def say(target: VoiceResponse | Gather, doc: ConfigDocument, text: str) -> None:
 
 
 def spoken_time(moment: datetime) -> str:
-    """09:00 -> '9 h', 14:30 -> '14 h 30' (how times are said in French)."""
-    return f"{moment.hour} h" if moment.minute == 0 else f"{moment.hour} h {moment.minute:02d}"
+    """09:00 -> '9 h', 14:30 -> '14 h 30', 12:00 -> 'midi', 00:00 -> 'minuit'
+    (how times are said in French)."""
+    if moment.minute == 0:
+        return {0: "minuit", 12: "midi"}.get(moment.hour, f"{moment.hour} h")
+    return f"{moment.hour} h {moment.minute:02d}"
 
 
 def spoken_when(moment: datetime, now: datetime) -> str:
