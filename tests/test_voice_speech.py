@@ -188,3 +188,19 @@ def test_an_odd_confidence_is_ignored(phone: Twilio, confidence: str) -> None:
             phone, twiml, {"SpeechResult": "ça marche plus du tout", "Confidence": confidence}
         )
     assert twiml.dialed == HOTLINE
+
+
+def test_answers_to_the_check_never_loop(phone: Twilio) -> None:
+    """Each check answered with other likely words costs an attempt: the menu ends."""
+    with clock.frozen_at(TUESDAY_10H):
+        twiml = phone.step("/voice/incoming")
+        for _ in range(3):
+            twiml = answer(phone, twiml, {"SpeechResult": "mon compte est bloqué"})
+            assert "c'est bien ça ?" in twiml.first("Gather").findtext("Say", "")
+            twiml = answer(phone, twiml, {"SpeechResult": "la messagerie marche plus"})
+            if twiml.dialed:
+                break
+            assert "Excusez-nous, nous n'avons pas bien compris." in twiml.says
+    assert "Nous n'avons pas pu identifier l'objet de votre appel." in twiml.says
+    assert twiml.dialed == HOTLINE
+    assert recorded(phone)[0] == []

@@ -97,9 +97,11 @@ def check_answer(
     if said is True:
         return _chosen(state, doc, now, busy, pending, "speech", events, announce=False)
     if speech.strip() and not digits.strip():
-        # "Non, c'est pour mon mot de passe": the caller may say what they want instead.
+        # "Non, c'est pour mon mot de passe": the caller may say what they want
+        # instead. Only a clear answer routes: a question asked back again and
+        # again would never end, so anything less goes back to the menu.
         understood = understand(doc.motives, speech, confidence)
-        if understood.outcome != "retry" and understood.motive != pending.key:
+        if understood.outcome == "route" and understood.motive != pending.key:
             return _act(state, doc, now, busy, understood, speech, events)
     if said is False:
         prompt = doc.prompts.motive_rejected
