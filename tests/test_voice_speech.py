@@ -81,6 +81,7 @@ def test_a_colloquial_sentence_routes_straight_to_its_motive(phone: Twilio) -> N
     assert motives == [("incident", "speech")]
     understood = next(e for e in events if e.kind == "menu.understood")
     assert understood.data["motive"] == "incident" and understood.data["via"] == "phrase"
+    assert understood.data["confidence"] == 0.91
 
 
 def test_a_key_said_as_a_word_is_a_key(phone: Twilio) -> None:

@@ -205,6 +205,7 @@ def _heard(kind: str, understood: Understanding, speech: str) -> Event:
             "runner_up": understood.runner_up,
             "runner_up_score": understood.runner_up_score,
             "via": understood.via,
+            "confidence": understood.confidence,
             "speech": speech[:120],
         },
     )

@@ -149,6 +149,7 @@ class Understanding:
     runner_up: str = ""
     runner_up_score: float = 0.0
     via: Literal["", "number", "phrase"] = ""
+    confidence: float | None = None  # the recogniser's, as Twilio sent it
 
 
 def vocabulary(motive: Motive) -> list[str]:
@@ -201,18 +202,23 @@ def understand(
     if digit is not None:
         motive = next((m for m in motives if m.digit == digit), None)
         if motive is None:
-            return Understanding("retry", via="number")
-        return Understanding("confirm" if unsure else "route", motive.key, 100.0, via="number")
+            return Understanding("retry", via="number", confidence=confidence)
+        outcome: Outcome = "confirm" if unsure else "route"
+        return Understanding(outcome, motive.key, 100.0, via="number", confidence=confidence)
     ranked = scores(motives, text)
     if not ranked or ranked[0][0] < CONFIRM_SCORE:
         score, guess = ranked[0] if ranked else (0.0, "")
-        return Understanding("retry", score=score, runner_up=guess if score else "")
+        return Understanding(
+            "retry", score=score, runner_up=guess if score else "", confidence=confidence
+        )
     (top, key), (second, other) = ranked[0], (ranked[1] if len(ranked) > 1 else (0.0, ""))
     # Two motives heard well (a symptom and an object: "mon identifiant ne marche
     # plus") is a question to ask, not a guess to make.
     alone = second < ROUTE_SCORE and top - second >= ROUTE_MARGIN
     clear = top >= ROUTE_SCORE and alone and not unsure
-    return Understanding("route" if clear else "confirm", key, top, other, second, "phrase")
+    return Understanding(
+        "route" if clear else "confirm", key, top, other, second, "phrase", confidence
+    )
 
 
 def hints(motives: Iterable[Motive]) -> str:
