@@ -404,3 +404,26 @@ def test_a_draft_equal_to_the_active_revision_is_not_published(
     with session_scope(app) as session:
         assert active_revision_id(session) == 1
         assert get_revision(session, 2) is None
+
+
+def test_a_motives_phrases_one_a_line(app: Flask, admin: FlaskClient) -> None:
+    page = admin.get("/admin/motives/incident").get_data(as_text=True)
+    textarea = re.search(r'<textarea id="f-phrases" name="phrases"[^>]*>([^<]*)</textarea>', page)
+    assert textarea is not None and "ça ne marche plus\n" in textarea.group(1)
+    form = {
+        "label": "un incident technique",
+        "digit": "1",
+        "keywords": "panne, bug",
+        "phrases": "ça plante\r\n\r\n  écran noir  \r\nÇa plante\r\n",
+        "family": "incident",
+        "priority": "high",
+    }
+    status, _, _ = post(admin, "/admin/motives/incident", form)
+    assert status == 302
+    data = draft_data(app)
+    assert data is not None
+    incident = next(m for m in data["motives"] if m["key"] == "incident")
+    assert incident["phrases"] == ["ça plante", "écran noir"]
+    too_many = "\n".join(f"phrase {i}" for i in range(61))
+    status, _, html = post(admin, "/admin/motives/incident", form | {"phrases": too_many})
+    assert status == 422 and "phrases" in field_errors(html)

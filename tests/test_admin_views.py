@@ -151,7 +151,7 @@ def test_christmas_eve_evening_usage_question_goes_to_voicemail(doc: ConfigDocum
     )  # fmt: skip
     sim = simulate(doc, scenario)
     assert sim.route == "closed" and sim.answering == "auvergne"
-    assert "Votre appel concerne la structure Auvergne." in sim.heard
+    assert "Vous dépendez de la structure Auvergne." in sim.heard
     assert "Il rouvrira lundi 28 décembre à 9 h 30." in sim.heard
     assert "Nous vous rappellerons lundi 28 décembre à 9 h 30." in sim.heard
     assert sim.callback_at == paris(2026, 12, 28, 9, 30)
@@ -160,7 +160,7 @@ def test_christmas_eve_evening_usage_question_goes_to_voicemail(doc: ConfigDocum
 def test_emergency_between_windows_leaves_an_urgent_message(doc: ConfigDocument) -> None:
     sim = simulate(doc, Scenario(paris(2026, 12, 25, 12, 0), "emergency", caller="+33612345678"))
     assert sim.route == "closed" and not sim.legs
-    assert "Le technicien d'astreinte est alerté." not in sim.heard
+    assert "Le technicien d'astreinte a été prévenu." not in sim.heard
     assert sim.outcome == "message laissé"
 
 

@@ -19,6 +19,7 @@ from ivr.config import (
     validate_document,
 )
 from ivr.config.fields import to_e164
+from ivr.config.prompts import Prompts
 
 
 @pytest.fixture
@@ -179,3 +180,28 @@ def test_coverage_warnings(demo: dict[str, Any]) -> None:
     assert any("no referent of 'auvergne'" in m for m in messages)
     assert any("nobody reachable on duty" in m for m in messages)
     assert any("2026-03-29 at 02:30 falls in the DST gap" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("structure", "said"),
+    [
+        ("la structure Auvergne", "avec le référent de la structure Auvergne."),
+        ("le Cantal", "avec le référent du Cantal."),
+        ("les Vosges", "avec le référent des Vosges."),
+        ("Auvergne", "avec le référent d'Auvergne."),
+        ("Île-de-France", "avec le référent d'Île-de-France."),
+        ("Bretagne", "avec le référent de Bretagne."),
+    ],
+)
+def test_a_value_after_de_is_said_the_french_way(structure: str, said: str) -> None:
+    assert Prompts().say("transfer_referent", structure=structure).endswith(said)
+
+
+def test_contractions_only_where_a_value_meets_the_sentence() -> None:
+    prompts = Prompts(welcome="Merci de le dire à {service}.")
+    assert prompts.say("welcome", service="le service Gestion") == (
+        "Merci de le dire au service Gestion."
+    )
+    assert Prompts().say("menu_item", label="un incident technique", digit="1") == (
+        "Pour un incident technique, tapez 1."
+    )

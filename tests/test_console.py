@@ -24,11 +24,11 @@ def test_christmas_morning_emergency_reaches_the_technician(runner: IvrRunner, a
     result = runner.invoke("call", "--at", "2026-12-25 09:30", "--press", "9", "--dial", "answer")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "Vous avez choisi : urgence sur la plateforme hébergée." in out
+    assert "Vous appelez pour une urgence sur la plateforme hébergée." in out
     assert "Le service est actuellement fermé : jour férié, Noël." in out
     assert "Nous vous mettons en relation avec le technicien d'astreinte." in out
     assert "sonne +33199004003" in out  # chloe is on duty that week
-    assert "(au technicien) < Appel d'astreinte de 06 12 34 56 78" in out
+    assert "(au technicien) < Appel d'astreinte : 06 12 34 56 78" in out
     with session_scope(app) as session:
         call = session.scalars(select(Call)).one()
         assert (call.route, call.answered_by, call.status) == ("oncall", "chloe", "completed")

@@ -158,7 +158,7 @@ def test_whole_call_with_the_database_down_is_replayed_exactly_once(
         with database_down(app):
             heard = hotline_call(down)
     assert heard[1].dialed == HOTLINE  # the caller reached the hotline all the same
-    assert "Vous avez choisi : incident technique." in heard[1].says
+    assert "Vous appelez pour un incident technique." in heard[1].says
     assert heard[2].hangs_up
     assert count(app, Call, call_sid=down.call_sid) == 0
     assert len(spool_of(app).pending()) == 4

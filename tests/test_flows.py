@@ -46,7 +46,7 @@ def test_welcome_then_menu(doc: ConfigDocument) -> None:
     assert gather.get("input") == "dtmf speech"
     assert gather.get("action") == "/voice/menu?step=0"
     assert gather.get("language") == "fr-FR"
-    assert "Pour incident technique, tapez 1." in twiml.says
+    assert "Pour un incident technique, tapez 1." in twiml.says
     assert twiml.first("Say").get("language") == "fr-FR"
 
 
@@ -58,7 +58,7 @@ def test_known_contact_is_recognised(doc: ConfigDocument) -> None:
     # A usage question goes straight to the Auvergne referents, no department asked.
     routed = press(doc, step, paris(2026, 12, 1, 10, 0), "2")
     twiml = TwiML.parse(routed.twiml)
-    assert twiml.says[0] == "Vous avez choisi : question sur l'utilisation du logiciel."
+    assert twiml.says[0] == "Vous appelez pour une question sur l'utilisation du logiciel."
     assert twiml.dialed == ["+33465711020"]  # sequential: first number of the first referent
     dial = twiml.first("Dial")
     assert dial.get("callerId") == "+33465719901"
@@ -154,12 +154,12 @@ def test_emergency_outside_the_oncall_windows(
     now = paris(*moment)
     step = press(doc, start(doc, now), now, "9")
     twiml = TwiML.parse(step.twiml)
-    assert f"L'astreinte est joignable {window}." in twiml.says
+    assert f"L'astreinte sera joignable {window}." in twiml.says
     assert not any("rouvrira" in say or "immédiatement" in say for say in twiml.says)
     assert (step.state.route, step.state.urgent, step.state.legs) == ("closed", True, [])
     assert doc.prompts.voicemail_urgent_later in twiml.says and "Record" in twiml.verbs
     after = TwiML.parse(voicemail.recorded(step.state, doc, now, RECORDING, keep_message).twiml)
-    assert f"Le technicien d'astreinte sera alerté {alert}, dès le début de l'astreinte." in (
+    assert f"Le technicien d'astreinte sera prévenu {alert}, dès le début de l'astreinte." in (
         after.says
     )
     assert "Gather" not in after.verbs  # the technician calls back, not the hotline
@@ -168,7 +168,10 @@ def test_emergency_outside_the_oncall_windows(
 def test_spoken_windows() -> None:
     now = paris(2026, 12, 1, 22, 30)  # Tuesday
     assert spoken_window(paris(2026, 12, 1, 23), paris(2026, 12, 2, 0), now) == (
-        "aujourd'hui de 23 h à 0 h"
+        "aujourd'hui de 23 h à minuit"
+    )
+    assert spoken_window(paris(2026, 12, 2, 9), paris(2026, 12, 2, 12), now) == (
+        "demain de 9 h à midi"
     )
     assert spoken_window(paris(2026, 12, 3, 9), paris(2026, 12, 3, 10, 30), now) == (
         "jeudi de 9 h à 10 h 30"
@@ -184,22 +187,41 @@ def test_invalid_choice_three_times_goes_to_hotline(doc: ConfigDocument) -> None
     for attempt in (1, 2):
         step = press(doc, step, now, "7")
         twiml = TwiML.parse(step.twiml)
-        assert twiml.says[0] == "Ce choix n'est pas valide."
+        assert twiml.says[0] == "Cette touche ne correspond à aucun choix."
         assert "Gather" in twiml.verbs, attempt
     step = menu.choose(step.state, doc, now, NOBODY, "", "")
     twiml = TwiML.parse(step.twiml)
-    assert twiml.says[0] == "Nous n'avons pas entendu votre choix."
+    assert twiml.says[0] == "Nous n'avons rien entendu."
     assert "Nous vous mettons en relation avec l'assistance nationale." in twiml.says
     assert twiml.dialed == ["+33199002000", "+33199002001"]  # simultaneous hotline
     assert step.state.route == "hotline"
 
 
 def test_speech_keywords(doc: ConfigDocument) -> None:
-    assert menu.recognise(doc, "", "J'ai une PANNE sur le logiciel")[0].key == "incident"  # type: ignore[union-attr]
-    assert menu.recognise(doc, "", "mot de passe oublié")[0].key == "account"  # type: ignore[union-attr]
-    assert menu.recognise(doc, "", "évolution")[0].key == "evolution"  # type: ignore[union-attr]
-    assert menu.recognise(doc, "", "bonjour madame") == (None, "speech")
-    assert menu.recognise(doc, "12345678901234567890", "") == (None, "keypad")
+    def heard(speech: str) -> tuple[str, str]:
+        step = menu.choose(
+            start(doc, paris(2026, 12, 1, 10, 0)).state,
+            doc,
+            paris(2026, 12, 1, 10, 0),
+            NOBODY,
+            "",
+            speech,
+        )
+        return step.state.motive, step.state.motive_channel
+
+    assert heard("J'ai une PANNE sur le logiciel") == ("incident", "speech")
+    assert heard("mot de passe oublié") == ("account", "speech")
+    assert heard("évolution") == ("evolution", "speech")
+    assert heard("bonjour madame") == ("", "")
+    step = menu.choose(
+        start(doc, paris(2026, 12, 1, 10, 0)).state,
+        doc,
+        paris(2026, 12, 1, 10, 0),
+        NOBODY,
+        "12345678901234567890",
+        "",
+    )
+    assert step.state.motive == "" and step.state.menu_attempts == 1
 
 
 def test_christmas_eve_evening_closed_with_callback_monday(doc: ConfigDocument) -> None:
@@ -280,7 +302,7 @@ def test_good_friday_moselle_structure_closed_hotline_open(doc: ConfigDocument) 
     step = press(doc, start(doc, now), now, "2")
     step = structure.choose(step.state, doc, now, NOBODY, "57")
     twiml = TwiML.parse(step.twiml)
-    assert twiml.says[0] == "Votre appel concerne la structure Alsace-Moselle."
+    assert twiml.says[0] == "Vous dépendez de la structure Alsace-Moselle."
     assert step.state.route == "hotline"  # the structure is closed, the hotline is open
     assert twiml.dialed == ["+33199002000", "+33199002001"]
 

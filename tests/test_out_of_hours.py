@@ -169,12 +169,12 @@ def test_emergency_message_outside_the_windows_alerts_when_the_next_one_opens(
     phone = Twilio(app)
     phone.step("/voice/incoming")
     routed = phone.step("/voice/menu", {"Digits": "9"})
-    assert f"L'astreinte est joignable {window}." in routed.says
+    assert f"L'astreinte sera joignable {window}." in routed.says
     assert routed.find("Dial") is None and routed.find("Record") is not None
     bye = leave_message(phone)
     [ticket] = rows(app, Ticket)
     assert f"numéro {' '.join(ticket.number)}" in bye.spoken
-    assert f"Le technicien d'astreinte sera alerté {alerted}, dès le début de l'astreinte." in (
+    assert f"Le technicien d'astreinte sera prévenu {alerted}, dès le début de l'astreinte." in (
         bye.says
     )
     assert bye.find("Gather") is None  # no hotline callback: the technician calls back
@@ -205,7 +205,7 @@ def test_alert_goes_to_whoever_is_on_duty_when_the_window_opens(
     phone = Twilio(app)
     phone.step("/voice/incoming")
     assert (
-        "L'astreinte est joignable demain de 6 h à 22 h."
+        "L'astreinte sera joignable demain de 6 h à 22 h."
         in phone.step("/voice/menu", {"Digits": "9"}).says
     )
     leave_message(phone)

@@ -252,7 +252,7 @@ def test_urgent_voicemail_alerts_the_technician(app: Flask, clock_at: Any) -> No
         "RecordingDuration": "20",
     }
     bye = phone.step("/voice/voicemail", recording)
-    assert "Le technicien d'astreinte est alerté." in bye.says
+    assert "Le technicien d'astreinte a été prévenu." in bye.says
     [ticket] = tickets(app)
     assert (ticket.priority, ticket.urgent) == ("urgent", True)
     [alert] = callbacks(app)

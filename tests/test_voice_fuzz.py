@@ -39,7 +39,7 @@ FIELDS = [
     "CallSid", "ParentCallSid", "From", "To", "Direction", "Digits", "SpeechResult",
     "CallStatus", "CallDuration", "DialCallStatus", "DialCallDuration", "RecordingSid",
     "RecordingUrl", "RecordingDuration", "RecordingStatus", "TranscriptionText",
-    "TranscriptionStatus",
+    "TranscriptionStatus", "Confidence",
 ]  # fmt: skip
 TABLES = (Call, CallEvent, CallMotive, Ticket, TicketMessage, Callback)
 

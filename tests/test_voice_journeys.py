@@ -50,7 +50,7 @@ def test_the_same_wrong_key_three_times_reaches_the_route_after_the_last_try(
         actions.append(twiml.first("Gather").get("action"))
         twiml = answer(phone, twiml, "Gather", {"Digits": "7"})
     assert len(set(actions)) == 3  # each question has its own answer URL
-    assert "Nous n'avons pas pu identifier le motif de votre appel." in twiml.says
+    assert "Nous n'avons pas pu identifier l'objet de votre appel." in twiml.says
     assert twiml.says.count("Nous vous mettons en relation avec l'assistance nationale.") == 1
     assert twiml.dialed == HOTLINE
     assert "Gather" not in twiml.verbs

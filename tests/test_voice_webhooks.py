@@ -105,7 +105,7 @@ def test_full_emergency_call_on_christmas_morning(phone: Twilio, at: object) -> 
     at(paris(2026, 12, 25, 9, 30))  # type: ignore[operator]
     phone.step("/voice/incoming")
     twiml = phone.step("/voice/menu", {"Digits": "9"})
-    assert "Vous avez choisi : urgence sur la plateforme hébergée." in twiml.says
+    assert "Vous appelez pour une urgence sur la plateforme hébergée." in twiml.says
     assert any("Noël" in s for s in twiml.says)
     assert twiml.dialed == ["+33199004003"]  # chloe is on duty that week
     # The technician's leg: whisper, then accept.
@@ -193,7 +193,7 @@ def test_closed_voicemail_path(phone: Twilio, at: object) -> None:
     at(paris(2026, 12, 24, 17, 45))  # type: ignore[operator]
     phone.step("/voice/incoming")
     twiml = phone.step("/voice/menu", {"SpeechResult": "j'ai une panne"})
-    assert "Vous avez choisi : incident technique." in twiml.says
+    assert "Vous appelez pour un incident technique." in twiml.says
     assert "Il rouvrira lundi 28 décembre à 9 h." in twiml.says
     record = twiml.first("Record")
     recording = {

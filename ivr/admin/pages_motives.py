@@ -1,4 +1,4 @@
-"""Motives (menu labels, keypad digits, speech keywords) and every prompt callers hear."""
+"""Motives (menu labels, keys, speech keywords and phrases) and every prompt callers hear."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def _values(item: dict[str, Any]) -> dict[str, Any]:
         "label": item.get("label", ""),
         "digit": item.get("digit", ""),
         "keywords": ", ".join(item.get("keywords", [])),
+        "phrases": "\n".join(item.get("phrases", [])),
         "family": item.get("family", Family.incident.value),
         "priority": item.get("priority", Priority.normal.value),
         "oncall": bool(item.get("oncall", False)),
@@ -66,10 +67,16 @@ def _from_form(old: dict[str, Any]) -> dict[str, Any]:
         "label": form.get("label", "").strip(),
         "digit": form.get("digit", "").strip(),
         "keywords": split_list(form.get("keywords", "")),
+        "phrases": _lines(form["phrases"]) if "phrases" in form else old.get("phrases", []),
         "family": form.get("family", ""),
         "priority": form.get("priority", ""),
         "oncall": form.get("oncall") == "1",
     }
+
+
+def _lines(text: str) -> list[str]:
+    """One phrase a line; the configuration checks their number and length."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @bp.route("/motives/<key>", methods=["GET", "POST"])

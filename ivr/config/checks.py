@@ -126,6 +126,9 @@ def check_references(
         words = [w for m in motives for w in set(m.keywords)]
         for dup in _dupes(words):
             out.append(Problem("motives", f"speech keyword '{dup}' belongs to several motives"))
+        phrases = [p for m in motives for p in {p.casefold() for p in m.phrases}]
+        for dup in _dupes(phrases):
+            out.append(Problem("motives", f"phrase '{dup}' belongs to several motives"))
         if sections.get("oncall", "missing") is None and any(m.oncall for m in motives):
             out.append(Problem("oncall", "a motive may reach on-call but no on-call is configured"))
     if service is not None:

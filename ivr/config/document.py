@@ -126,11 +126,21 @@ class Contact(Strict):
         return value.strip()
 
 
+MAX_PHRASES = 60
+MAX_PHRASE_LENGTH = 100  # Twilio's limit for one speech hint
+
+
 class Motive(Strict):
     key: Identifier
-    label: str = Field(min_length=1, description="Spoken: 'Vous avez choisi : <label>'.")
+    label: str = Field(
+        min_length=1, description="Spoken, with its article: 'Pour <label>, tapez <digit>.'"
+    )
     digit: str = Field(pattern=r"^[0-9]$")
     keywords: list[str] = Field(default_factory=list, description="French speech keywords.")
+    phrases: list[str] = Field(
+        default_factory=list,
+        description="What callers say for this motive, one phrase each (speech menu).",
+    )
     family: Family
     priority: Priority = Priority.normal
     oncall: bool = Field(default=False, description="May reach the on-call technician.")
@@ -142,6 +152,21 @@ class Motive(Strict):
         if any(not w for w in cleaned):
             raise ValueError("a speech keyword is empty")
         return cleaned
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases(cls, phrases: list[str]) -> list[str]:
+        cleaned = [" ".join(p.split()) for p in phrases]
+        if any(not p for p in cleaned):
+            raise ValueError("a phrase is empty")
+        if len(cleaned) > MAX_PHRASES:
+            raise ValueError(f"at most {MAX_PHRASES} phrases per motive ({len(cleaned)} given)")
+        if too_long := [p for p in cleaned if len(p) > MAX_PHRASE_LENGTH]:
+            raise ValueError(
+                f"a phrase has at most {MAX_PHRASE_LENGTH} characters: '{too_long[0][:40]}…'"
+            )
+        unique = {p.casefold(): p for p in reversed(cleaned)}
+        return [p for p in cleaned if unique.pop(p.casefold(), None) is not None]
 
 
 class Closure(Strict):

@@ -19,7 +19,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "menu_no_input": frozenset(),
     "menu_invalid": frozenset(),
     "menu_give_up": frozenset(),
+    "menu_not_understood": frozenset(),
     "motive_confirm": frozenset({"motive"}),
+    "motive_check": frozenset({"motive"}),
+    "motive_rejected": frozenset(),
     "department_ask": frozenset(),
     "department_unknown": frozenset(),
     "structure_confirm": frozenset({"structure"}),
@@ -58,41 +61,45 @@ class Prompts(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    welcome: str = "Bienvenue à {service}."
+    welcome: str = "Bonjour et bienvenue à {service}."
     menu_intro: str = (
-        "Pour nous aider à traiter votre appel, indiquez-en le motif : "
-        "tapez le chiffre correspondant, ou dites-le simplement."
+        "Dites-nous en quelques mots pourquoi vous appelez, ou tapez le chiffre correspondant."
     )
     menu_item: str = "Pour {label}, tapez {digit}."
-    menu_no_input: str = "Nous n'avons pas entendu votre choix."
-    menu_invalid: str = "Ce choix n'est pas valide."
-    menu_give_up: str = "Nous n'avons pas pu identifier le motif de votre appel."
-    motive_confirm: str = "Vous avez choisi : {motive}."
+    menu_no_input: str = "Nous n'avons rien entendu."
+    menu_invalid: str = "Cette touche ne correspond à aucun choix."
+    menu_not_understood: str = "Excusez-nous, nous n'avons pas bien compris."
+    menu_give_up: str = "Nous n'avons pas pu identifier l'objet de votre appel."
+    motive_confirm: str = "Vous appelez pour {motive}."
+    motive_check: str = (
+        "Vous appelez pour {motive}, c'est bien ça ? Dites oui ou tapez 1. Sinon, tapez 2."
+    )
+    motive_rejected: str = "D'accord, reprenons."
     department_ask: str = (
         "Tapez le numéro de votre département, puis la touche dièse. "
         "Pour la Corse-du-Sud, tapez 2 0 1 ; pour la Haute-Corse, tapez 2 0 2."
     )
-    department_unknown: str = "Ce numéro de département n'est pas reconnu."
-    structure_confirm: str = "Votre appel concerne {structure}."
-    transfer_referent: str = "Nous vous mettons en relation avec votre référent, {structure}."
+    department_unknown: str = "Nous ne reconnaissons pas ce numéro de département."
+    structure_confirm: str = "Vous dépendez de {structure}."
+    transfer_referent: str = "Nous vous mettons en relation avec le référent de {structure}."
     transfer_hotline: str = "Nous vous mettons en relation avec l'assistance nationale."
     transfer_oncall: str = "Nous vous mettons en relation avec le technicien d'astreinte."
-    oncall_next: str = "L'astreinte est joignable {when}."
+    oncall_next: str = "L'astreinte sera joignable {when}."
     closed: str = "Le service est actuellement fermé : {reason}."
     reopens: str = "Il rouvrira {when}."
     manual_closure: str = "Le service est exceptionnellement fermé."
     no_answer: str = "Aucun interlocuteur n'est disponible pour le moment."
     voicemail_offer: str = (
-        "Laissez votre nom, votre numéro et l'objet de votre appel après le bip, "
-        "puis tapez dièse ou raccrochez."
+        "Après le bip, laissez votre nom, votre numéro de téléphone et l'objet de votre appel, "
+        "puis raccrochez ou tapez dièse."
     )
     voicemail_urgent: str = (
         "Le technicien d'astreinte n'a pas pu répondre. Laissez un message après le bip : "
         "il sera alerté immédiatement."
     )
     voicemail_urgent_later: str = (
-        "Laissez votre nom, votre numéro et la description de l'incident après le bip, "
-        "puis tapez dièse ou raccrochez : votre message sera traité en urgence."
+        "Après le bip, laissez votre nom, votre numéro de téléphone et la description de "
+        "l'incident, puis raccrochez ou tapez dièse : votre message sera traité en urgence."
     )
     callback_announce: str = "Nous vous rappellerons {when}."
     callback_offer: str = (
@@ -100,28 +107,27 @@ class Prompts(BaseModel):
         "Sinon, vous pouvez raccrocher : votre message sera traité."
     )
     callback_none: str = "Votre message sera traité dès que possible."
-    oncall_alerted: str = "Le technicien d'astreinte est alerté."
+    oncall_alerted: str = "Le technicien d'astreinte a été prévenu."
     oncall_alert_later: str = (
-        "Le technicien d'astreinte sera alerté {when}, dès le début de l'astreinte."
+        "Le technicien d'astreinte sera prévenu {when}, dès le début de l'astreinte."
     )
     ticket_number: str = "Votre demande est enregistrée sous le numéro {ticket}."
     goodbye: str = "Merci de votre appel. Au revoir."
     whisper_oncall: str = (
-        "Appel d'astreinte de {caller}, {structure}, motif : {motive}. "
-        "Tapez 1 pour prendre l'appel."
+        "Appel d'astreinte : {caller}, de {structure}, pour {motive}. Tapez 1 pour prendre l'appel."
     )
     callback_whisper: str = (
-        "Rappel d'un usager, ticket {ticket} : {caller}, {structure}, motif : {motive}. "
+        "Rappel à faire, ticket {ticket} : {caller}, de {structure}, pour {motive}. "
         "Tapez 1 pour lancer le rappel."
     )
     alert_whisper: str = (
-        "Alerte d'astreinte : message urgent, ticket {ticket}, de {caller}, {structure}, "
-        "motif : {motive}. Tapez 1 pour rappeler l'usager."
+        "Alerte d'astreinte, ticket {ticket} : message urgent de {caller}, de {structure}, "
+        "pour {motive}. Tapez 1 pour rappeler la personne."
     )
     callback_connecting: str = "Appel de l'usager en cours."
     callback_caller_absent: str = "L'usager ne répond pas. Le rappel sera reprogrammé."
-    callback_not_started: str = "Rappel non lancé. Au revoir."
-    alert_sms: str = "Astreinte : message urgent, ticket {ticket}, de {caller}, motif : {motive}."
+    callback_not_started: str = "Le rappel n'est pas lancé. Au revoir."
+    alert_sms: str = "Astreinte : message urgent de {caller}, pour {motive}, ticket {ticket}."
     callback_sms: str = "Assistance : demande {ticket} enregistrée. Nous vous rappellerons {when}."
     technical_problem: str = (
         "Un incident technique empêche le traitement de votre appel. "
@@ -151,4 +157,38 @@ class Prompts(BaseModel):
         return self
 
     def say(self, name: str, **values: object) -> str:
-        return str(getattr(self, name)).format(**values)
+        """The prompt with its values, contracted as French wants ("de le" -> "du")."""
+        out: list[str] = []
+        for literal, field, spec, conversion in Formatter().parse(str(getattr(self, name))):
+            out.append(literal)
+            if field is None:
+                continue
+            raw = values[field]
+            if conversion:
+                raw = {"r": repr, "s": str, "a": ascii}[conversion](raw)
+            out.append(_contract(out, format(raw, spec or "")))
+        return "".join(out)
+
+
+# "de" and "à" before a value starting with an article or a vowel, as French
+# speakers say them: "de le Cantal" -> "du Cantal", "à les" -> "aux",
+# "de une structure" -> "d'une structure". Only where a value meets the
+# template's words: the sentences themselves are written as they are said.
+_CONTRACTIONS = {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"}
+_VOWELS = tuple("aeiouyàâéèêëîïôöûùüAEIOUYÀÂÉÈÊËÎÏÔÖÛÙÜ")
+
+
+def _contract(out: list[str], value: str) -> str:
+    before = out[-1] if out else ""
+    head, _, last = before.rstrip(" ").rpartition(" ")
+    if not before.endswith(" ") or last not in ("de", "à"):
+        return value
+    first, _, rest = value.partition(" ")
+    joined = _CONTRACTIONS.get((last, first.lower())) if rest else None
+    if joined is not None:
+        out[-1] = f"{head} " if head else ""
+        return f"{joined} {rest}"
+    if last == "de" and value.startswith(_VOWELS):
+        out[-1] = f"{head} " if head else ""
+        return f"d'{value}"
+    return value

@@ -127,12 +127,12 @@ def whisper(state: CallState, doc: ConfigDocument) -> Step:
     response = VoiceResponse()
     motive = doc.motive(state.motive)
     structure = doc.structure(state.structure)
-    caller = state.contact or (spoken_digits(state.caller) if state.caller else "numéro masqué")
+    caller = state.contact or (spoken_digits(state.caller) if state.caller else "un numéro masqué")
     text = doc.prompts.say(
         "whisper_oncall",
         caller=caller,
-        structure=structure.name if structure else "structure inconnue",
-        motive=motive.label if motive else "motif non précisé",
+        structure=structure.name if structure else "une structure inconnue",
+        motive=motive.label if motive else "un motif non précisé",
     )
     gather = Gather(
         input="dtmf", num_digits=1, timeout=8, action=action(WHISPER_ANSWER, state), method="POST"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -26,8 +25,11 @@ def say(target: VoiceResponse | Gather, doc: ConfigDocument, text: str) -> None:
 
 
 def spoken_time(moment: datetime) -> str:
-    """09:00 -> '9 h', 14:30 -> '14 h 30' (how times are said in French)."""
-    return f"{moment.hour} h" if moment.minute == 0 else f"{moment.hour} h {moment.minute:02d}"
+    """09:00 -> '9 h', 14:30 -> '14 h 30', 12:00 -> 'midi', 00:00 -> 'minuit'
+    (how times are said in French)."""
+    if moment.minute == 0:
+        return {0: "minuit", 12: "midi"}.get(moment.hour, f"{moment.hour} h")
+    return f"{moment.hour} h {moment.minute:02d}"
 
 
 def spoken_when(moment: datetime, now: datetime) -> str:
@@ -80,13 +82,6 @@ def closed_phrase(reason: ClosedReason) -> str:
     if reason.kind is ClosedKind.manual:
         return "fermeture exceptionnelle"
     return "nous sommes en dehors des horaires d'ouverture"
-
-
-def normalise(text: str) -> str:
-    """Lowercase, no accents, single spaces: for matching speech to keywords."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
 
 
 def spoken_digits(number: str) -> str:

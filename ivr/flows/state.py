@@ -19,6 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 # Action paths of the TwiML (relative: Twilio resolves them against the URL it called).
 INCOMING = "/voice/incoming"
 MENU = "/voice/menu"
+MENU_CHECK = "/voice/menu-check"
 DEPARTMENT = "/voice/department"
 DIAL_RESULT = "/voice/dial-result"
 WHISPER = "/voice/whisper"
@@ -54,6 +55,9 @@ class CallState(BaseModel):
     motive: str = ""
     motive_channel: Literal["", "keypad", "speech"] = ""
     menu_attempts: int = 0
+    pending_motive: str = Field(
+        default="", description="The motive a spoken answer may mean, asked back to the caller."
+    )
     department_attempts: int = 0
     route: Route | None = None
     legs: list[Leg] = Field(default_factory=list)

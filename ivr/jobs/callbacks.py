@@ -285,7 +285,7 @@ class Dispatcher:
             "alert_sms",
             ticket=ticket_info[0] if ticket_info else "-",
             caller=caller,
-            motive=motive.label if motive else "non précisé",
+            motive=motive.label if motive else "un motif non précisé",
         )
         for tech in doc.technicians:
             if not (tech.sms and tech.active and set(tech.numbers) & set(agents)):

@@ -53,6 +53,15 @@ CALL_STATUSES = frozenset(
 )
 
 
+def _confidence(value: Any) -> float | None:
+    """Twilio's `Confidence` of a speech result, 0 to 1; anything else is unknown."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return number if 0.0 <= number <= 1.0 else None
+
+
 def _call_status(value: Any) -> str:
     text = value.strip().lower() if isinstance(value, str) else ""
     return text if text in CALL_STATUSES else ""
@@ -63,6 +72,7 @@ Speech = Annotated[str, _text(500)]
 Short = Annotated[str, _text(64)]
 Url = Annotated[str, _text(500)]
 Count = Annotated[int, BeforeValidator(_count)]
+Confidence = Annotated[float | None, BeforeValidator(_confidence)]
 
 Number = Annotated[str, _text(_column_length("from_number"))]
 Direction = Annotated[str, _text(_column_length("direction"))]
@@ -84,6 +94,7 @@ class VoiceForm(BaseModel):
     parent_call_sid: Short = Field(default="", alias="ParentCallSid")
     digits: Digits = Field(default="", alias="Digits")
     speech: Speech = Field(default="", alias="SpeechResult")
+    confidence: Confidence = Field(default=None, alias="Confidence")
     call_status: CallStatus = Field(default="", alias="CallStatus")
     call_duration: Count = Field(default=0, alias="CallDuration")
     dial_status: Short = Field(default="", alias="DialCallStatus")

@@ -84,8 +84,8 @@ def agent() -> Response:
             ticket=" ".join(ticket.number) if ticket else "sans numéro",
             caller=(ticket.contact if ticket and ticket.contact else "")
             or spoken_digits(callback.caller_number),
-            structure=structure.name if structure else "structure inconnue",
-            motive=motive.label if motive else "motif non précisé",
+            structure=structure.name if structure else "une structure inconnue",
+            motive=motive.label if motive else "un motif non précisé",
         )
         response = VoiceResponse()
         gather = Gather(

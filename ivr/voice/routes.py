@@ -77,7 +77,16 @@ def incoming() -> Response:
 def menu_choice() -> Response:
     return _step(
         lambda state, doc, now, busy, form: menu.choose(
-            state, doc, now, busy, form.digits, form.speech
+            state, doc, now, busy, form.digits, form.speech, form.confidence
+        )
+    )
+
+
+@bp.post("/menu-check")
+def menu_check() -> Response:
+    return _step(
+        lambda state, doc, now, busy, form: menu.check_answer(
+            state, doc, now, busy, form.digits, form.speech, form.confidence
         )
     )
 
