@@ -49,6 +49,9 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "emergency": "Urgence",
     },
     "event": {
+        "menu.understood": "Motif compris à la voix",
+        "menu.check": "Motif à confirmer",
+        "menu.checked": "Réponse à la confirmation",
         "call.started": "Appel reçu",
         "menu.choice": "Motif choisi",
         "menu.invalid": "Choix non reconnu",

@@ -101,7 +101,7 @@ def test_the_page_shows_the_exported_breakdowns_with_values_on_the_charts(
     assert callbacks["Rappels en retard"] == [str(figures["Rappels en retard"])] == ["1"]
 
     motives = table(block(page, "motives"))
-    assert motives["urgence sur la plateforme hébergée"] == ["Urgence", "1", "1"]
+    assert motives["Urgence sur la plateforme hébergée"] == ["Urgence", "1", "1"]
 
 
 def test_daily_charts_print_their_values(login_as: Login, calls: dict[str, str]) -> None:

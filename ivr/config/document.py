@@ -145,6 +145,16 @@ class Motive(Strict):
     priority: Priority = Priority.normal
     oncall: bool = Field(default=False, description="May reach the on-call technician.")
 
+    @property
+    def title(self) -> str:
+        """The label as a heading, for pages and spreadsheets: 'Incident technique'."""
+        text = self.label.strip()
+        for article in ("un ", "une ", "des ", "le ", "la ", "les ", "l'", "l’"):
+            if text.lower().startswith(article) and len(text) > len(article):
+                text = text[len(article) :]
+                break
+        return text[:1].upper() + text[1:]
+
     @field_validator("keywords")
     @classmethod
     def _keywords(cls, words: list[str]) -> list[str]:

@@ -10,14 +10,26 @@ Event data is stored JSON: every value is read defensively.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from callbook.labels import label
-from ivr.admin.views.french import moment_label
+from ivr.admin.views.story_values import (
+    Context,
+    Data,
+    Teller,
+    capital,
+    int_of,
+    leg_of,
+    lower_first,
+    moment_of,
+    seconds_of,
+    text_of,
+    who,
+)
 from ivr.config import ConfigDocument
 
 
@@ -35,19 +47,6 @@ class StoryLine:
     time: str
     """The local wall-clock time, "09:31:02"."""
     text: str
-
-
-@dataclass(slots=True)
-class Context:
-    """What a sentence needs besides its event: names, the zone, the legs of the route."""
-
-    doc: ConfigDocument | None
-    zone: ZoneInfo
-    legs: list[str] = field(default_factory=list)
-
-
-Data = Mapping[str, Any]
-Teller = Callable[[Data, Context], str]
 
 
 def tell(
@@ -70,68 +69,14 @@ def tell(
     return lines
 
 
-# -- reading stored values --------------------------------------------------------
-
-
-def _text(data: Data, key: str) -> str:
-    value = data.get(key)
-    return "" if value is None else str(value)
-
-
-def _int(data: Data, key: str) -> int | None:
-    value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _seconds(data: Data, key: str = "duration") -> str:
-    seconds = _int(data, key)
-    return "" if seconds is None else f"{seconds} s"
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _lower(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def _moment(value: str, context: Context) -> str:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    return moment_label(moment, context.zone) if moment.tzinfo else value
-
-
-def _who(target: str, context: Context) -> str:
-    """The name of who is rung: the hotline, a referent or a technician."""
-    doc = context.doc
-    if target == "hotline":
-        return doc.hotline.name if doc is not None else "la hotline nationale"
-    if doc is not None:
-        if (referent := doc.referent(target)) is not None:
-            return referent.name
-        if (technician := doc.technician(target)) is not None:
-            return technician.name
-    return target or "?"
-
-
-def _leg(data: Data, context: Context) -> str:
-    index = _int(data, "leg")
-    if index is None or not 0 <= index < len(context.legs):
-        return "le technicien"
-    return _who(context.legs[index], context)
-
-
 # -- one function per event kind --------------------------------------------------
 
 
 def _started(data: Data, context: Context) -> str:
-    caller = _text(data, "caller") or "numéro masqué"
-    contact = _text(data, "contact")
+    caller = text_of(data, "caller") or "numéro masqué"
+    contact = text_of(data, "contact")
     who = f"{contact} ({caller})" if contact else caller
-    structure = _text(data, "structure")
+    structure = text_of(data, "structure")
     if not structure:
         return f"Appel reçu : {who}"
     item = context.doc.structure(structure) if context.doc is not None else None
@@ -141,10 +86,10 @@ def _started(data: Data, context: Context) -> str:
 
 
 def _menu_choice(data: Data, context: Context) -> str:
-    key = _text(data, "motive")
+    key = text_of(data, "motive")
     motive = context.doc.motive(key) if context.doc is not None else None
-    name = _capital(motive.label) if motive else label("family", _text(data, "family"))
-    channel = _text(data, "channel")
+    name = motive.title if motive else label("family", text_of(data, "family"))
+    channel = text_of(data, "channel")
     if channel == "keypad" and motive is not None:
         how = f" (touche {motive.digit})"
     elif channel == "speech":
@@ -154,45 +99,71 @@ def _menu_choice(data: Data, context: Context) -> str:
     return f"L'appelant a choisi « {name} »{how}"
 
 
+def _motive_title(data: Data, context: Context) -> str:
+    key = text_of(data, "motive")
+    motive = context.doc.motive(key) if context.doc is not None else None
+    return motive.title if motive is not None else key or "aucun motif"
+
+
+def _menu_understood(data: Data, context: Context) -> str:
+    score = data.get("score")
+    sure = f", certitude {round(score)} %" if isinstance(score, int | float) else ""
+    return (
+        f"Compris à la voix : « {text_of(data, 'speech')} » → {_motive_title(data, context)}{sure}"
+    )
+
+
+def _menu_check(data: Data, context: Context) -> str:
+    heard, motive = text_of(data, "speech"), _motive_title(data, context)
+    return f"Compris à la voix sans certitude : « {heard} » ; à confirmer : « {motive} »"
+
+
+def _menu_checked(data: Data, context: Context) -> str:
+    answer = {"yes": "a confirmé", "no": "a refusé"}.get(
+        text_of(data, "answer"), "n'a pas répondu clairement pour"
+    )
+    return f"L'appelant {answer} « {_motive_title(data, context)} »"
+
+
 def _menu_invalid(data: Data, context: Context) -> str:
-    heard = _text(data, "speech") or _text(data, "digits")
-    return f"Choix non reconnu (« {heard} », essai n° {_int(data, 'attempt') or 1})"
+    heard = text_of(data, "speech") or text_of(data, "digits")
+    return f"Choix non reconnu (« {heard} », essai n° {int_of(data, 'attempt') or 1})"
 
 
 def _menu_no_input(data: Data, context: Context) -> str:
-    return f"L'appelant n'a rien choisi (essai n° {_int(data, 'attempt') or 1})"
+    return f"L'appelant n'a rien choisi (essai n° {int_of(data, 'attempt') or 1})"
 
 
 def _menu_gave_up(data: Data, context: Context) -> str:
-    return f"Aucun motif reconnu après {_int(data, 'attempts') or '?'} essais"
+    return f"Aucun motif reconnu après {int_of(data, 'attempts') or '?'} essais"
 
 
 def _structure(data: Data, context: Context) -> str:
-    key = _text(data, "structure")
+    key = text_of(data, "structure")
     item = context.doc.structure(key) if context.doc is not None else None
-    how = " (département tapé au clavier)" if _text(data, "source") == "keypad" else ""
+    how = " (département tapé au clavier)" if text_of(data, "source") == "keypad" else ""
     return f"Structure identifiée : {item.name if item else key}{how}"
 
 
 def _structure_unknown(data: Data, context: Context) -> str:
-    digits = _text(data, "digits")
-    return f"Département « {digits} » inconnu (essai n° {_int(data, 'attempt') or 1})"
+    digits = text_of(data, "digits")
+    return f"Département « {digits} » inconnu (essai n° {int_of(data, 'attempt') or 1})"
 
 
 def _route(data: Data, context: Context) -> str:
     legs = data.get("legs")
     context.legs = [str(t) for t in legs] if isinstance(legs, list) else []
-    route = _text(data, "route")
-    text = f"Orientation : {_lower(label('route', route))}"
+    route = text_of(data, "route")
+    text = f"Orientation : {lower_first(label('route', route))}"
     if data.get("urgent") is True:
         text += ", urgent"
-    if _text(data, "reason") == "manual closure":
+    if text_of(data, "reason") == "manual closure":
         text += " (fermeture exceptionnelle)"
     if context.legs:
-        names = list(dict.fromkeys(_who(t, context) for t in context.legs))
+        names = list(dict.fromkeys(who(t, context) for t in context.legs))
         text += f" ; à appeler : {', '.join(names)}"
-    if at := _text(data, "callback_at"):
-        text += f" ; rappel possible {_moment(at, context)}"
+    if at := text_of(data, "callback_at"):
+        text += f" ; rappel possible {moment_of(at, context)}"
     return text
 
 
@@ -200,37 +171,37 @@ def _dial(data: Data, context: Context) -> str:
     numbers = data.get("numbers")
     count = len(numbers) if isinstance(numbers, list) else 0
     rung = f" ({count} numéros)" if count > 1 else ""
-    return f"Transfert vers {_who(_text(data, 'target'), context)}{rung}"
+    return f"Transfert vers {who(text_of(data, 'target'), context)}{rung}"
 
 
 def _dial_skipped(data: Data, context: Context) -> str:
-    return f"{_who(_text(data, 'target'), context)} déjà en ligne : transfert passé"
+    return f"{who(text_of(data, 'target'), context)} déjà en ligne : transfert passé"
 
 
 def _dial_result(data: Data, context: Context) -> str:
-    status = _text(data, "status")
+    status = text_of(data, "status")
     if status == "completed":
-        outcome = f"a répondu ({_seconds(data)})" if _int(data, "duration") else "a répondu"
+        outcome = f"a répondu ({seconds_of(data)})" if int_of(data, "duration") else "a répondu"
     else:
-        outcome = _lower(label("call_status", status))
-    return f"Transfert vers {_who(_text(data, 'target'), context)} : {outcome}"
+        outcome = lower_first(label("call_status", status))
+    return f"Transfert vers {who(text_of(data, 'target'), context)} : {outcome}"
 
 
 def _whisper(data: Data, context: Context) -> str:
-    return f"Annonce de l'appel à {_leg(data, context)}"
+    return f"Annonce de l'appel à {leg_of(data, context)}"
 
 
 def _whisper_accepted(data: Data, context: Context) -> str:
-    return f"{_capital(_leg(data, context))} a accepté l'appel (touche 1)"
+    return f"{capital(leg_of(data, context))} a accepté l'appel (touche 1)"
 
 
 def _whisper_declined(data: Data, context: Context) -> str:
-    return f"{_capital(_leg(data, context))} a refusé l'appel"
+    return f"{capital(leg_of(data, context))} a refusé l'appel"
 
 
 def _answered(data: Data, context: Context) -> str:
-    talk = f" ; conversation de {_seconds(data)}" if _int(data, "duration") else ""
-    return f"Répondu par {_who(_text(data, 'target'), context)}{talk}"
+    talk = f" ; conversation de {seconds_of(data)}" if int_of(data, "duration") else ""
+    return f"Répondu par {who(text_of(data, 'target'), context)}{talk}"
 
 
 def _voicemail_offered(data: Data, context: Context) -> str:
@@ -238,43 +209,43 @@ def _voicemail_offered(data: Data, context: Context) -> str:
 
 
 def _voicemail_recorded(data: Data, context: Context) -> str:
-    return f"Message vocal enregistré ({_seconds(data) or '? s'})"
+    return f"Message vocal enregistré ({seconds_of(data) or '? s'})"
 
 
 def _voicemail_too_short(data: Data, context: Context) -> str:
-    return f"Message trop court ({_seconds(data) or '? s'}) : aucun ticket ouvert"
+    return f"Message trop court ({seconds_of(data) or '? s'}) : aucun ticket ouvert"
 
 
 def _ticket(data: Data, context: Context) -> str:
-    return f"Ticket n° {_text(data, 'number')} ouvert"
+    return f"Ticket n° {text_of(data, 'number')} ouvert"
 
 
 def _callback_requested(data: Data, context: Context) -> str:
-    return f"Rappel demandé, prévu {_moment(_text(data, 'due_at'), context)}"
+    return f"Rappel demandé, prévu {moment_of(text_of(data, 'due_at'), context)}"
 
 
 def _callback_attempt(data: Data, context: Context) -> str:
-    status = _lower(label("call_status", _text(data, "status")))
-    return f"Rappel n° {_text(data, 'callback')} : {status}"
+    status = lower_first(label("call_status", text_of(data, "status")))
+    return f"Rappel n° {text_of(data, 'callback')} : {status}"
 
 
 def _recording(data: Data, context: Context) -> str:
-    if _text(data, "status") not in ("", "completed"):
-        return f"Enregistrement : {_lower(label('call_status', _text(data, 'status')))}"
-    return f"Enregistrement disponible ({_seconds(data) or '? s'})"
+    if text_of(data, "status") not in ("", "completed"):
+        return f"Enregistrement : {lower_first(label('call_status', text_of(data, 'status')))}"
+    return f"Enregistrement disponible ({seconds_of(data) or '? s'})"
 
 
 def _transcription(data: Data, context: Context) -> str:
-    text = _text(data, "text").strip()
-    if _text(data, "status") != "completed" or not text:
+    text = text_of(data, "text").strip()
+    if text_of(data, "status") != "completed" or not text:
         return "Transcription du message impossible"
     return f"Transcription du message : « {text} »"
 
 
 def _status(data: Data, context: Context) -> str:
-    status = _text(data, "status")
-    text = f"Fin de l'appel : {_lower(label('call_status', status))}"
-    return text + (f", {_seconds(data)} en tout" if _int(data, "duration") else "")
+    status = text_of(data, "status")
+    text = f"Fin de l'appel : {lower_first(label('call_status', status))}"
+    return text + (f", {seconds_of(data)} en tout" if int_of(data, "duration") else "")
 
 
 def _motives_set(data: Data, context: Context) -> str:
@@ -287,13 +258,13 @@ def _motives_set(data: Data, context: Context) -> str:
     names = []
     for key in keys:
         motive = context.doc.motive(key) if context.doc is not None else None
-        names.append(motive.label if motive else key)
-    chosen = ", ".join(f"« {_capital(n)} »" for n in names) or "aucun"
-    return f"{_text(data, 'author') or '?'} a modifié les motifs de l'appel : {chosen}"
+        names.append(motive.title if motive else key)
+    chosen = ", ".join(f"« {capital(n)} »" for n in names) or "aucun"
+    return f"{text_of(data, 'author') or '?'} a modifié les motifs de l'appel : {chosen}"
 
 
 def _note_set(data: Data, context: Context) -> str:
-    return f"{_text(data, 'author') or '?'} a modifié la note"
+    return f"{text_of(data, 'author') or '?'} a modifié la note"
 
 
 def _unknown(kind: str) -> Teller:
@@ -330,4 +301,7 @@ TELLERS: dict[str, Teller] = {
     "status": _status,
     "motives.set": _motives_set,
     "note.set": _note_set,
+    "menu.understood": _menu_understood,
+    "menu.check": _menu_check,
+    "menu.checked": _menu_checked,
 }

@@ -73,7 +73,7 @@ def motive_rows(report: Report, doc: ConfigDocument) -> list[tuple[str, str, int
     out = []
     for line in report.by_motive:
         motive = doc.motive(line.motive)
-        name = motive.label if motive is not None else (line.motive or "sans motif")
+        name = motive.title if motive is not None else (line.motive or "sans motif")
         out.append((name, label("family", line.family), line.calls, line.call_motives))
     return out
 
