@@ -13,6 +13,7 @@ def test_scheduler_has_one_of_each_job(app: Flask) -> None:
     assert sorted(job.id for job in scheduler.get_jobs()) == [
         "deadlines",
         "dispatch",
+        "outbox",
         "purge",
         "recordings",
         "replay",
