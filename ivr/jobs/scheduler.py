@@ -133,7 +133,7 @@ def jobs(
     def deadlines() -> object:
         _, doc = active_config(app).get()
         with session_scope(app) as session:
-            return check_deadlines(session, doc, clock.now())
+            return check_deadlines(session, doc, clock.now(), settings)
 
     def sweep() -> object:  # calls whose final status never came: Twilio is asked
         return sweep_stale_calls(app, clock.now())
