@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from callbook.db import session_scope
+from callbook.history.audit import AuditEntry
 from callbook.outbox import NewMessage, OutboxMessage, enqueue, store
 from ivr.jobs.outbox import Deliverer
 from schedules import clock
@@ -169,3 +173,60 @@ def test_a_refused_recipient_fails_at_once(mail_app: Flask, smtp: SmtpServer) ->
 def test_backoff_doubles_up_to_a_cap() -> None:
     assert [store.backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert store.backoff(30) == store.BACKOFF_CAP
+
+
+# -- the admin's "Envois" page ----------------------------------------------------
+
+
+@pytest.fixture
+def app(mail_app: Flask) -> Flask:
+    return mail_app
+
+
+def test_the_envois_page_lists_failures_and_renvoyer_sends_again(
+    mail_app: Flask, smtp: SmtpServer, login_as: Callable[[str], FlaskClient]
+) -> None:
+    smtp.inbox.refused.add("nobody@example.org")
+    with session_scope(mail_app) as session:
+        enqueue(session, [mail("a"), mail("b", "nobody@example.org"), mail("c")], T0)
+    with clock.frozen_at(T0):
+        Deliverer(mail_app).run_once()
+    with session_scope(mail_app) as session:
+        enqueue(session, [mail("d")], T0 + timedelta(hours=1))
+    admin = login_as("admin")
+    with clock.frozen_at(T0 + timedelta(minutes=5)):
+        page = admin.get("/admin/outbox").get_data(as_text=True)
+        assert "Envois" in page and "nobody@example.org" in page and "550" in page
+        assert "Renvoyer</button>" in page and "alice@example.org" not in page
+        waiting = admin.get("/admin/outbox?view=waiting").get_data(as_text=True)
+        assert "Ticket d" in waiting and "En attente" in waiting
+        sent = admin.get("/admin/outbox?view=sent").get_data(as_text=True)
+        assert "Ticket a" in sent and "Ticket c" in sent and "Renvoyer</button>" not in sent
+        assert "Les e-mails sont désactivés" not in page
+    [failed] = [r for r in rows(mail_app) if r.status == "failed"]
+    smtp.inbox.refused.clear()  # the mailbox was created meanwhile
+    # Without the CSRF token: refused, nothing changes.
+    assert admin.post(f"/admin/outbox/{failed.id}/resend").status_code == 400
+    with clock.frozen_at(T0 + timedelta(minutes=6)):
+        answer = admin.post(f"/admin/outbox/{failed.id}/resend",
+                            data={"csrf_token": admin.csrf_token})  # type: ignore[attr-defined]  # fmt: skip
+        assert answer.status_code == 302
+        assert admin.post(f"/admin/outbox/{failed.id}/resend",
+                          data={"csrf_token": admin.csrf_token}).status_code == 404  # type: ignore[attr-defined]  # fmt: skip
+        Deliverer(mail_app).run_once()
+    assert len(smtp.inbox.to("nobody@example.org")) == 1
+    with session_scope(mail_app) as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.entity == "outbox")).all()
+        assert (entry.actor, entry.action, entry.entity_id) == ("admin1", "resend", str(failed.id))
+    assert "Renvoyer</button>" not in admin.get("/admin/outbox").get_data(as_text=True)
+
+
+def test_the_envois_page_says_when_email_is_off(
+    mail_app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    mail_app.config["IVR_SETTINGS"] = mail_app.config["IVR_SETTINGS"].model_copy(
+        update={"smtp_host": ""}
+    )
+    page = login_as("admin").get("/admin/outbox").get_data(as_text=True)
+    assert "Les e-mails sont désactivés" in page and "IVR_SMTP_HOST" in page
+    assert login_as("technician").get("/admin/outbox").status_code == 403
