@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -65,10 +66,25 @@ def test_messages_are_delivered_once_each(mail_app: Flask, smtp: SmtpServer) -> 
     first = smtp.inbox.to("alice@example.org")[0]
     assert first["Subject"] == "Ticket a"
     assert first["From"] == "Assistance <assistance@example.org>"
+    assert re.fullmatch(r"<outbox-\d+-[0-9a-f]{16}@example\.org>", first["Message-ID"])
     assert "Bonjour, ticket a." in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert all(
         r.status == "sent" and r.sent_at == T0 + timedelta(seconds=5) for r in rows(mail_app)
     )
+
+
+def test_batches_go_over_several_connections_each_message_once(
+    mail_app: Flask, smtp: SmtpServer
+) -> None:
+    with session_scope(mail_app) as session:
+        enqueue(session, [mail(f"m{i}", f"r{i}@example.org") for i in range(47)], T0)
+    with clock.frozen_at(T0):
+        report = Deliverer(mail_app, batch=4, connections=3).run_once()
+    assert (report.sent, report.retried, report.failed) == (47, 0, 0)
+    assert sorted(m["To"] for m in smtp.inbox.messages) == sorted(
+        f"r{i}@example.org" for i in range(47)
+    )
+    assert {r.status for r in rows(mail_app)} == {"sent"}
 
 
 def test_nothing_is_lost_while_the_mail_server_is_down(mail_app: Flask, smtp: SmtpServer) -> None:
@@ -130,8 +146,8 @@ def test_a_late_answer_of_a_released_claim_changes_nothing(mail_app: Flask) -> N
         assert store.release_stale(session, T0 + store.STALE_CLAIM * 2) == 1
         assert store.claim_due(session, "new:1", T0 + store.STALE_CLAIM * 2, kinds=["email"])
     with session_scope(mail_app) as session:
-        assert not store.mark_sent(session, message_id, "old:1", T0)
-        assert store.mark_sent(session, message_id, "new:1", T0)
+        assert store.mark_sent(session, [message_id], "old:1", T0) == 0
+        assert store.mark_sent(session, [message_id], "new:1", T0) == 1
 
 
 def test_failed_after_max_attempts_with_the_error(mail_app: Flask, smtp: SmtpServer) -> None:

@@ -167,19 +167,22 @@ def release_stale(session: Session, now: datetime, older_than: timedelta = STALE
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def mark_sent(session: Session, message_id: int, token: str, now: datetime) -> bool:
-    """Sent: only by the claim that sent it (a released claim changes nothing)."""
+def mark_sent(session: Session, message_ids: Sequence[int], token: str, now: datetime) -> int:
+    """Sent: only by the claim that sent them (a released claim changes nothing).
+
+    Returns how many were marked.
+    """
     result = session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == message_id,
+            OutboxMessage.id.in_(list(message_ids)),
             OutboxMessage.status == "sending",
             OutboxMessage.claimed_by == token[:64],
         )
         .values(status="sent", sent_at=now, last_error="")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def backoff(attempts: int) -> timedelta:
