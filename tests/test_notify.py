@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from callbook.accounts.users import User
-from callbook.db import session_scope
+from callbook.db import database, session_scope
 from callbook.outbox import OutboxMessage, enqueue
 from callbook.tickets import Callback, Ticket
 from ivr.config import demo_yaml_text, load_yaml_text
@@ -275,3 +275,29 @@ def test_escalation_emails_render_in_french() -> None:
     assert 'href="https://ivr.example.org/admin/tickets/412345"' in national[2]
     assert [r.recipient for r in rows] == ["sophie.durand@example.org", "national@example.org"]
     assert not any(PROMISED_DELAY.search(part) for part in (*confirmation, *national))
+
+
+def test_a_new_ticket_costs_the_webhook_one_insert(app: Flask) -> None:
+    """The e-mails of a new ticket add one statement to the Record webhook's transaction."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "config_" not in statement:  # the configuration's freshness check, not the sink
+            statements.append(statement)
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        settings = app.config["IVR_SETTINGS"]
+        app.config["IVR_SETTINGS"] = settings.model_copy(update={"smtp_host": ""})
+        open_ticket(app, paris(2026, 12, 7, 18, 0), motive="incident", caller="+33612345678")
+        without = list(statements)
+        statements.clear()
+        app.config["IVR_SETTINGS"] = settings
+        open_ticket(app, paris(2026, 12, 7, 18, 0), motive="incident")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    extra = [s for s in statements if "outbox" in s]
+    assert len(statements) == len(without) + 1
+    assert len(extra) == 1 and extra[0].startswith("INSERT INTO outbox")
+    assert len(queued(app)) == 2  # the hotline's notice and Paul's acknowledgement
