@@ -17,6 +17,7 @@ from callbook.outbox import NewMessage, OutboxMessage, enqueue, store
 from ivr.jobs.outbox import Deliverer
 from schedules import clock
 from tests.conftest import paris
+from tests.fake_twilio import FakeTwilioHttp, fake_twilio
 from tests.smtp_server import SmtpServer
 
 T0 = paris(2026, 12, 7, 10, 0)
@@ -246,3 +247,52 @@ def test_the_envois_page_says_when_email_is_off(
     page = login_as("admin").get("/admin/outbox").get_data(as_text=True)
     assert "Les e-mails sont désactivés" in page and "IVR_SMTP_HOST" in page
     assert login_as("technician").get("/admin/outbox").status_code == 403
+
+
+# -- SMS through Twilio (its REST API faked at the HTTP edge) ---------------------
+
+
+def sms(
+    key: str, to: str = "+33612345678", body: str = "Votre rappel est prévu demain."
+) -> NewMessage:
+    return NewMessage(kind="sms", topic="queue.callback", recipient=to, dedupe_key=key,
+                      payload={"body": body})  # fmt: skip
+
+
+def test_sms_rows_are_sent_through_twilio(mail_app: Flask) -> None:
+    http = FakeTwilioHttp(failures=[503])
+    fake_twilio(mail_app, http)
+    with session_scope(mail_app) as session:
+        enqueue(session, [sms("s1"), sms("s2", "+33698765432", "Deuxième")], T0)
+    with clock.frozen_at(T0):
+        report = Deliverer(mail_app).run_once()
+    assert (report.sent, report.retried) == (1, 1)  # one try each: the outbox retries
+    with clock.frozen_at(T0 + timedelta(minutes=1)):
+        assert Deliverer(mail_app).run_once().sent == 1
+    sent = sorted((m["data"]["To"], m["data"]["Body"]) for m in http.messages[1:])
+    assert sent == [
+        ("+33612345678", "Votre rappel est prévu demain."),
+        ("+33698765432", "Deuxième"),
+    ]
+    assert {m["data"]["From"] for m in http.messages} == {"+33199001000"}  # the service's number
+    assert {r.status for r in rows(mail_app)} == {"sent"}
+
+
+def test_a_refused_sms_fails_at_once_and_sms_wait_without_twilio(mail_app: Flask) -> None:
+    http = FakeTwilioHttp(failures=[400])
+    fake_twilio(mail_app, http)
+    with session_scope(mail_app) as session:
+        enqueue(session, [sms("s1", "+33100000000")], T0)
+    with clock.frozen_at(T0):
+        assert Deliverer(mail_app).run_once().failed == 1
+    [row] = rows(mail_app)
+    assert row.status == "failed" and "400" in row.last_error
+    mail_app.config["IVR_SETTINGS"] = mail_app.config["IVR_SETTINGS"].model_copy(
+        update={"twilio_account_sid": ""}
+    )
+    with session_scope(mail_app) as session:
+        enqueue(session, [sms("s2")], T0)
+    with clock.frozen_at(T0):
+        report = Deliverer(mail_app).run_once()
+    assert not report and report.off == ["sms"]
+    assert [r.status for r in rows(mail_app)] == ["failed", "pending"]
