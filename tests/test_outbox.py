@@ -187,6 +187,24 @@ def test_a_refused_recipient_fails_at_once(mail_app: Flask, smtp: SmtpServer) ->
     assert "550" in failed[0].last_error
 
 
+def test_settled_messages_are_deleted_past_the_retention(mail_app: Flask) -> None:
+    retention = timedelta(days=mail_app.config["IVR_SETTINGS"].retention_days)
+    with session_scope(mail_app) as session:
+        enqueue(session, [mail("old")], T0)
+    with clock.frozen_at(T0):
+        deliverer = Deliverer(mail_app)
+        assert deliverer.run_once().sent == 1
+    with session_scope(mail_app) as session:
+        enqueue(session, [mail("waiting")], T0 + retention)
+    later = T0 + retention + timedelta(hours=2)
+    email_off = mail_app.config["IVR_SETTINGS"].model_copy(update={"smtp_host": ""})
+    mail_app.config["IVR_SETTINGS"] = email_off  # the waiting one stays pending
+    with clock.frozen_at(later):
+        report = Deliverer(mail_app).run_once()
+    assert report.purged == 1
+    assert [r.dedupe_key for r in rows(mail_app)] == ["waiting"]
+
+
 def test_backoff_doubles_up_to_a_cap() -> None:
     assert [store.backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert store.backoff(30) == store.BACKOFF_CAP

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -243,3 +243,14 @@ def listing(session: Session, statuses: Sequence[str], *, limit: int = 200) -> l
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def purge_settled(session: Session, cutoff: datetime) -> int:
+    """Delete the messages sent or failed that were queued before `cutoff` (personal data:
+    names, numbers and addresses are kept no longer than the call book keeps them)."""
+    result = session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.status.in_(("sent", "failed")), OutboxMessage.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask import Flask
 
@@ -30,6 +31,8 @@ log = logging.getLogger("ivr.outbox")  # a stable name for log filters
 
 BATCH = 100
 """Messages claimed (and sent over one connection) at a time."""
+PURGE_EVERY = timedelta(hours=1)
+"""How often settled messages past IVR_RETENTION_DAYS are deleted."""
 CONNECTIONS = 4
 """Batches sent at the same time, each over its own connection."""
 SETTLE_EVERY = 20
@@ -54,14 +57,19 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     released: int = 0
+    purged: int = 0
     off: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:  # the scheduler logs a run only when there was work
-        return bool(self.sent or self.retried or self.failed or self.released)
+        return bool(self.sent or self.retried or self.failed or self.released or self.purged)
 
     def __str__(self) -> str:
         text = f"{self.sent} sent, {self.retried} to retry, {self.failed} failed"
-        return text + (f", {self.released} released from a stopped scheduler" * bool(self.released))
+        if self.released:
+            text += f", {self.released} released from a stopped scheduler"
+        if self.purged:
+            text += f", {self.purged} past IVR_RETENTION_DAYS deleted"
+        return text
 
 
 class Deliverer:
@@ -79,12 +87,18 @@ class Deliverer:
         self.batch = batch
         self.connections = max(1, connections)
         self._lock = threading.Lock()
+        self._purged_at: datetime | None = None
 
     def run_once(self, limit: int = 5000) -> DeliveryReport:
         """Deliver up to `limit` due messages of every kind whose transport is on."""
         report = DeliveryReport()
+        now = clock.now()
         with session_scope(self.app) as session:
-            report.released = store.release_stale(session, clock.now())
+            report.released = store.release_stale(session, now)
+            if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
+                cutoff = now - timedelta(days=self.settings.retention_days)
+                report.purged = store.purge_settled(session, cutoff)
+                self._purged_at = now
         if report.released:
             log.warning("%s message(s) left by a stopped scheduler re-queued", report.released)
         for kind, factory in sorted(registered().items()):
