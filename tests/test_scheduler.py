@@ -39,3 +39,6 @@ def test_jobs_run_command(runner: IvrRunner) -> None:
     replay = runner.invoke("jobs", "run", "replay")
     assert replay.exit_code == 0, replay.output
     assert replay.output.startswith("replay: ")
+    outbox = runner.invoke("jobs", "run", "outbox")
+    assert outbox.exit_code == 0, outbox.output
+    assert outbox.output.startswith("outbox: 0 sent, 0 to retry, 0 failed")
