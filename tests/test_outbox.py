@@ -205,6 +205,17 @@ def test_settled_messages_are_deleted_past_the_retention(mail_app: Flask) -> Non
     assert [r.dedupe_key for r in rows(mail_app)] == ["waiting"]
 
 
+def test_a_message_that_cannot_be_written_fails_alone(mail_app: Flask, smtp: SmtpServer) -> None:
+    with session_scope(mail_app) as session:
+        enqueue(session, [mail("a", "bad\naddress@example.org"), mail("b")], T0)
+    with clock.frozen_at(T0):
+        report = Deliverer(mail_app).run_once()
+    assert (report.sent, report.failed) == (1, 1)
+    failed = next(r for r in rows(mail_app) if r.status == "failed")
+    assert "impossible à écrire" in failed.last_error
+    assert [m["To"] for m in smtp.inbox.messages] == ["alice@example.org"]
+
+
 def test_backoff_doubles_up_to_a_cap() -> None:
     assert [store.backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert store.backoff(30) == store.BACKOFF_CAP

@@ -83,7 +83,11 @@ class SmtpChannel:
 
     def send(self, message: Outgoing) -> None:
         try:
-            refused = self.smtp.send_message(build_email(self.settings, message))
+            mail = build_email(self.settings, message)
+        except (ValueError, TypeError) as exc:  # an address or header that cannot be written
+            raise DeliveryError(f"message impossible à écrire : {exc}", permanent=True) from exc
+        try:
+            refused = self.smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"destinataire refusé : {_reasons(exc.recipients)}",
                                 permanent=_permanent(exc.recipients)) from exc  # fmt: skip
