@@ -65,7 +65,7 @@ def free_port() -> int:
 
 def queue(app: Any, count: int, run: int) -> None:
     facts = [("Appelant", "Paul Morel (+33465719901)"), ("Structure", "la structure Auvergne"),
-             ("Motif", "incident technique"), ("Urgence", "Haute")]  # fmt: skip
+             ("Motif", "incident technique"), ("Priorité", "Haute")]  # fmt: skip
     values = {"service": "l'assistance", "number": "100000", "urgent": False, "facts": facts,
               "transcription": "Le logiciel plante au démarrage.",
               "recording_url": "https://ivr.example.org/admin/tickets/1/recordings/1",

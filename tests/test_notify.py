@@ -198,7 +198,9 @@ def test_deadline_warning_then_overrun_to_the_assignee(app: Flask, smtp: SmtpSer
         deliver(app)
     [warning] = [m for m in smtp.inbox.to("bruno@example.org") if "proche" in m["Subject"]]
     assert warning["Subject"] == f"Ticket {number} : échéance proche"
-    assert "07/12/2026 à 11:30" in body(warning) and "il reste 1 h 00 ouvrées" in body(warning)
+    assert "07/12/2026 à 11:30" in body(warning) and "il reste 1 h 00 en heures ouvrées" in body(
+        warning
+    )
     at = paris(2026, 12, 7, 11, 30)
     with clock.frozen_at(at), session_scope(app) as session:
         assert check_deadlines(session, doc, at, settings).overdue == 1

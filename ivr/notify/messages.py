@@ -89,7 +89,7 @@ def ticket_facts(doc: ConfigDocument, ticket: Ticket) -> Facts:
         ("Appelant", caller),
         ("Structure", _structure_name(doc, ticket.structure)),
         ("Motif", _motive_label(doc, ticket.motive)),
-        ("Urgence", "Urgent" if ticket.urgent else label("priority", ticket.priority)),
+        ("Priorité", label("priority", "urgent" if ticket.urgent else ticket.priority)),
         ("Déposé le", when(ticket.created_at, zone)),
     ]
 
