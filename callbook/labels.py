@@ -40,6 +40,22 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "menu": "Menu",
         "abandoned": "Abandonné",
     },
+    "outbox_status": {
+        "pending": "En attente",
+        "sending": "En cours d'envoi",
+        "sent": "Envoyé",
+        "failed": "Échec",
+    },
+    "outbox_kind": {"email": "E-mail", "sms": "SMS", "event": "Événement"},
+    "outbox_topic": {
+        "ticket.created": "Nouveau ticket",
+        "ticket.ack": "Accusé de réception",
+        "deadline.warning": "Échéance proche",
+        "deadline.overdue": "Échéance dépassée",
+        "oncall.alert": "Alerte d'astreinte",
+        "escalation.confirmation": "Transmission confirmée",
+        "escalation.national": "Transmission à l'assistance nationale",
+    },
     "family": {
         "incident": "Incident technique",
         "usage": "Question d'usage",

@@ -18,6 +18,7 @@ import tempfile
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +110,49 @@ class Settings(BaseSettings):
         description="Shared bearer token of the JSON API (/api/v1), full access, for scripts; "
         "empty means only personal tokens (`ivr users token`) work.",
     )
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server the e-mails leave through; empty means no e-mail at all "
+        "(none is queued, the admin says so).",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls",
+        description="none, starttls (port 587) or ssl (implicit TLS, port 465).",
+    )
+    smtp_username: str = Field(default="", description="SMTP login; empty means no login.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_from: str = Field(
+        default="",
+        description="Sender of the e-mails, e.g. `Assistance <assistance@example.org>`; "
+        "required with IVR_SMTP_HOST.",
+    )
+    hotline_email: str = Field(
+        default="",
+        description="The hotline's mailbox: new tickets outside a structure's usage "
+        "questions, deadline notices of unassigned tickets.",
+    )
+    deadline_warning_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Business minutes before a ticket's deadline when its assignee (or the "
+        "hotline) is warned.",
+    )
+    oncall_escalation_gap_minutes: int = Field(
+        default=2,
+        ge=1,
+        le=60,
+        description="Minutes between two numbers of the on-call list when an urgent alert "
+        "call is not accepted.",
+    )
+    outbox_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Attempts to deliver an e-mail or SMS (1, 2, 4… minutes apart) before "
+        "it is marked failed in the admin.",
+    )
     twilio_account_sid: str = Field(
         default="",
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "IVR_TWILIO_ACCOUNT_SID"),
@@ -133,6 +177,19 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token.get_secret_value())
+
+    @property
+    def email_off_reason(self) -> str:
+        """Why no e-mail is sent (in French, for the admin); empty when e-mail is on."""
+        if not self.smtp_host:
+            return "aucun serveur d'envoi n'est configuré (IVR_SMTP_HOST)"
+        if "@" not in self.smtp_from:
+            return "l'expéditeur des e-mails n'est pas configuré (IVR_SMTP_FROM)"
+        return ""
+
+    @property
+    def email_enabled(self) -> bool:
+        return not self.email_off_reason
 
     @property
     def embedded_demo(self) -> bool:

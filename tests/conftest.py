@@ -22,6 +22,7 @@ from ivr.cli import main as cli_main
 from ivr.runtime import install_demo_if_empty
 from ivr.settings import Settings, get_settings
 from schedules import Calendar, OnCallSchedule, Rota
+from tests.smtp_server import SmtpServer
 
 PARIS = ZoneInfo("Europe/Paris")
 WORKING_WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -217,3 +218,39 @@ def login_as(app: Flask) -> Callable[[str], FlaskClient]:
         return client
 
     return login
+
+
+# -- e-mail: a real SMTP server started by the test ------------------------------
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """An SMTP server on 127.0.0.1 and a free port; `.inbox` holds what it accepted."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(migrated_database: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[Flask]:
+    """The service with e-mail through `smtp` (and Twilio credentials, its REST API faked
+    by tests that send SMS), the demo configuration active."""
+    settings = deployment_settings(
+        instance_dir=tmp_path / "instance",
+        database_url=migrated_database,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="test-auth-token",  # type: ignore[arg-type]
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_tls="none",
+        smtp_from="Assistance <assistance@example.org>",
+        hotline_email="hotline@example.org",
+        outbox_max_attempts=3,
+    )
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    with session_scope(app) as session:
+        install_demo_if_empty(session)
+    yield app
+    database(app).engine.dispose()

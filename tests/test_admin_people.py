@@ -41,9 +41,27 @@ def test_adding_and_changing_a_technician(app: Flask, admin: FlaskClient) -> Non
     ]
 
 
+def test_a_technicians_email_for_alerts(app: Flask, admin: FlaskClient) -> None:
+    form = technician_form(email="bruno.lefevre@example.org")
+    assert post(admin, "/admin/technicians/bruno", form)[0] == 302
+    data = draft_data(app)
+    assert data is not None
+    bruno = next(t for t in data["technicians"] if t["id"] == "bruno")
+    assert bruno["email"] == "bruno.lefevre@example.org"
+    assert post(admin, "/admin/technicians/bruno", technician_form(email=""))[0] == 302
+    data = draft_data(app)
+    assert data is not None
+    assert not next(t for t in data["technicians"] if t["id"] == "bruno").get("email")
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"numbers": "06 12"}, "numbers"), ({"sms": "12"}, "sms"), ({"name": ""}, "name")],
+    [
+        ({"numbers": "06 12"}, "numbers"),
+        ({"sms": "12"}, "sms"),
+        ({"name": ""}, "name"),
+        ({"email": "bruno@"}, "email"),
+    ],
 )
 def test_a_bad_technician_field_is_named(
     app: Flask, admin: FlaskClient, changes: dict[str, str], field: str

@@ -38,6 +38,7 @@ ADMIN_ONLY_MODULES = (
     "ivr.admin.pages_publish",
     "ivr.admin.pages_audit",
     "ivr.admin.pages_users",
+    "ivr.admin.pages_outbox",
 )
 
 

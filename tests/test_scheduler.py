@@ -13,6 +13,7 @@ def test_scheduler_has_one_of_each_job(app: Flask) -> None:
     assert sorted(job.id for job in scheduler.get_jobs()) == [
         "deadlines",
         "dispatch",
+        "outbox",
         "purge",
         "recordings",
         "replay",
@@ -38,3 +39,6 @@ def test_jobs_run_command(runner: IvrRunner) -> None:
     replay = runner.invoke("jobs", "run", "replay")
     assert replay.exit_code == 0, replay.output
     assert replay.output.startswith("replay: ")
+    outbox = runner.invoke("jobs", "run", "outbox")
+    assert outbox.exit_code == 0, outbox.output
+    assert outbox.output.startswith("outbox: 0 sent, 0 to retry, 0 failed")

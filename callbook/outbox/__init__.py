@@ -42,3 +42,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+from callbook.outbox.store import NewMessage, dedupe_key, enqueue  # noqa: E402
+
+__all__ = ["KINDS", "STATUSES", "NewMessage", "OutboxMessage", "dedupe_key", "enqueue"]

@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("admin.callbacks", "Rappels"),
     ("admin.calls", "Main courante"),
     ("admin.reports", "Rapports"),
+    ("admin.outbox", "Envois"),
     ("admin.audit", "Journal d'audit"),
     ("admin.privacy", "Données personnelles"),
     ("admin.users", "Utilisateurs"),

@@ -18,6 +18,7 @@ ENTITIES = {
     "user": "utilisateur",
     "ticket": "ticket",
     "callback": "rappel",
+    "outbox": "envoi",
     "call": "appel",
 }
 ACTIONS = {
@@ -29,6 +30,7 @@ ACTIONS = {
     "update": "modification",
     "disable": "désactivation",
     "set-password": "nouveau mot de passe",
+    "resend": "renvoi",
 }
 
 

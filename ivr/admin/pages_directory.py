@@ -111,6 +111,7 @@ def _referent_values(item: dict[str, Any]) -> dict[str, str]:
         "strategy": ring.get("strategy", "sequential"),
         "timeout": str(ring.get("timeout", 20)),
         "calendar": item.get("calendar") or "",
+        "email": item.get("email") or "",
     }
 
 
@@ -119,14 +120,16 @@ def _referent_from_form(old: dict[str, Any]) -> dict[str, Any]:
     timeout: Any = form.get("timeout", "").strip()
     if timeout.isdigit():
         timeout = int(timeout)  # anything else is left for validation to name
-    return {
+    new = {
         **old,
         "id": old.get("id") or form.get("id", "").strip(),
         "name": form.get("name", "").strip(),
         "numbers": split_list(form.get("numbers", "")),
         "ring": {"strategy": form.get("strategy", "sequential"), "timeout": timeout},
         "calendar": form.get("calendar", "") or None,
+        "email": form.get("email", "").strip(),
     }
+    return new
 
 
 @bp.route("/directory/referents/<key>", methods=["GET", "POST"])

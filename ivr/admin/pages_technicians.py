@@ -32,6 +32,7 @@ FIELDS = (
         "hint": "un par ligne, dans l'ordre d'appel (06 12 34 56 78 ou +33612345678)",
     },
     {"name": "sms", "label": "Numéro pour les SMS", "hint": "vide : pas de SMS"},
+    {"name": "email", "label": "E-mail", "hint": "alertes d'astreinte et échéances ; vide : aucun"},
     {"name": "active", "label": "Actif (appelé par l'astreinte)", "type": "checkbox"},
 )
 
@@ -59,20 +60,23 @@ def _values(item: dict[str, Any]) -> dict[str, str]:
         "name": item.get("name", ""),
         "numbers": "\n".join(item.get("numbers", [])),
         "sms": item.get("sms") or "",
+        "email": item.get("email") or "",
         "active": "1" if item.get("active", True) else "",
     }
 
 
 def _from_form(old: dict[str, Any]) -> dict[str, Any]:
     form = request.form
-    return {
+    new = {
         **old,
         "id": old.get("id") or form.get("id", "").strip(),
         "name": form.get("name", "").strip(),
         "numbers": split_list(form.get("numbers", "")),
         "sms": form.get("sms", "").strip() or None,
+        "email": form.get("email", "").strip(),
         "active": form.get("active") == "1",
     }
+    return new
 
 
 @bp.route("/technicians/<key>", methods=["GET", "POST"])
@@ -92,6 +96,7 @@ def technician(key: str) -> Page:
         new = _from_form(old)
         values = {**_values(new), "numbers": request.form.get("numbers", "")}
         values["sms"] = request.form.get("sms", "")
+        values["email"] = request.form.get("email", "")
         message = f"Technicien « {new['name']} » enregistré."
         errors = save_item(session, work, "technicians", "id", index, old, new, message)
         if errors is None:

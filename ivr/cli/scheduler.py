@@ -6,7 +6,7 @@ import logging
 
 import click
 
-JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge", "recordings", "replay")
+JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge", "recordings", "replay", "outbox")
 
 
 @click.command("scheduler")

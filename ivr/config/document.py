@@ -14,7 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ivr.config.fields import DepartmentCode, Identifier, PhoneNumber
+from ivr.config.fields import DepartmentCode, EmailAddress, Identifier, PhoneNumber
 from ivr.config.prompts import Prompts
 from schedules import Calendar, OnCallSchedule
 
@@ -68,6 +68,9 @@ class Referent(Strict):
     id: Identifier
     name: str = Field(min_length=1)
     numbers: list[PhoneNumber] = Field(min_length=1)
+    email: EmailAddress = Field(
+        default="", description="Receives the notices of the structure's new tickets."
+    )
     ring: Ring = Field(default_factory=Ring)
     calendar: str | None = Field(
         default=None, description="The referent's own availability; default: the structure's."
@@ -104,6 +107,7 @@ class Technician(Strict):
     name: str = Field(min_length=1)
     numbers: list[PhoneNumber] = Field(min_length=1)
     sms: PhoneNumber | None = None
+    email: EmailAddress = Field(default="", description="Receives urgent alerts by e-mail.")
     active: bool = True
 
 

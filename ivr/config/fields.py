@@ -72,3 +72,16 @@ def _identifier(value: str) -> str:
 
 
 Identifier = Annotated[str, AfterValidator(_identifier)]
+
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if value and (len(value) > 254 or not _EMAIL.match(value)):
+        raise ValueError(f"'{value}' is not an e-mail address")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_email)]
+"""An e-mail address (one mailbox, no display name), or empty."""

@@ -17,14 +17,17 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from flask import Flask
+from sqlalchemy.orm import Session
 
+from callbook import outbox
 from callbook.db import session_scope
 from callbook.tickets import CLOSED_STATUSES, Ticket, dispatch
 from callbook.tickets.opening import add_history
 from ivr.config import ConfigDocument
-from ivr.flows.retry import next_attempt
+from ivr.flows.retry import max_attempts, next_attempt
 from ivr.flows.routing import oncall_legs
 from ivr.flows.speech import spoken_when
+from ivr.notify import messages
 from ivr.runtime import active_config
 from ivr.settings import Settings
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
@@ -87,6 +90,7 @@ class Dispatcher:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self._sleep = sleep
         self._said_off = False
+        self.oncall_gap = timedelta(minutes=self.settings.oncall_escalation_gap_minutes)
 
     def run_once(self, limit: int = 500) -> DispatchReport:
         report = DispatchReport()
@@ -139,8 +143,8 @@ class Dispatcher:
                     continue  # settled meanwhile by a webhook
                 dispatch.attempt_failed(
                     session, callback, "no outcome received",
-                    next_due=next_attempt(doc, callback, now),
-                    max_attempts=doc.tickets.callback_attempts, now=now,
+                    next_due=next_attempt(doc, callback, now, oncall_gap=self.oncall_gap),
+                    max_attempts=max_attempts(doc, callback), now=now,
                 )  # fmt: skip
 
     def _still_running(self, stale: list[tuple[int, str]]) -> set[int]:
@@ -204,7 +208,25 @@ class Dispatcher:
             # nothing if the callback was cancelled or its ticket closed meanwhile.
             if not dispatch.start_dialing(session, callback, now):
                 return "canceled"
+            if attempt.kind == "alert" and attempt.number == 0 and ticket is not None:
+                self._alert_email(session, doc, ticket, agents, callback.id, now)
         return attempt
+
+    def _alert_email(
+        self,
+        session: Session,
+        doc: ConfigDocument,
+        ticket: Ticket,
+        agents: list[str],
+        alert_id: int,
+        now: datetime,
+    ) -> None:
+        """The alert by e-mail to the technicians on duty, with the attempt that starts it."""
+        on_duty = [t.email for t in doc.technicians
+                   if t.email and t.active and set(t.numbers) & set(agents)]  # fmt: skip
+        rows = messages.oncall_alert(doc, self.settings, ticket, on_duty, alert_id)
+        if rows:
+            outbox.enqueue(session, rows, now)
 
     def _place(self, doc: ConfigDocument, gateway: TwilioGateway, callback_id: int) -> str:
         """Dial one claimed callback. The REST request runs outside any transaction."""
@@ -238,10 +260,13 @@ class Dispatcher:
             if callback is None:
                 return "failed"
             # A refused request (an invalid number) would be refused again: give up now.
-            next_due = None if permanent else next_attempt(doc, callback, clock.now())
+            next_due = (
+                None if permanent
+                else next_attempt(doc, callback, clock.now(), oncall_gap=self.oncall_gap)
+            )  # fmt: skip
             dispatch.attempt_failed(
                 session, callback, error, next_due=next_due,
-                max_attempts=doc.tickets.callback_attempts, now=clock.now(),
+                max_attempts=max_attempts(doc, callback), now=clock.now(),
             )  # fmt: skip
         return "failed"
 

@@ -28,6 +28,7 @@ from callbook.db import lease, session_scope
 from ivr import privacy
 from ivr.jobs.callbacks import Dispatcher
 from ivr.jobs.deadlines import check_deadlines
+from ivr.jobs.outbox import Deliverer
 from ivr.jobs.recordings import delete_recordings
 from ivr.jobs.sweep import sweep_stale_calls
 from ivr.runtime import active_config
@@ -121,15 +122,18 @@ def _job(
     return run
 
 
-def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable[[], object]]:
+def jobs(
+    app: Flask, dispatcher: Dispatcher | None = None, deliverer: Deliverer | None = None
+) -> dict[str, Callable[[], object]]:
     """The scheduler's work, by name (also run directly by tests and `ivr jobs run`)."""
     dispatcher = dispatcher or Dispatcher(app)
+    deliverer = deliverer or Deliverer(app)
     settings = app.config["IVR_SETTINGS"]
 
     def deadlines() -> object:
         _, doc = active_config(app).get()
         with session_scope(app) as session:
-            return check_deadlines(session, doc, clock.now())
+            return check_deadlines(session, doc, clock.now(), settings)
 
     def sweep() -> object:  # calls whose final status never came: Twilio is asked
         return sweep_stale_calls(app, clock.now())
@@ -147,7 +151,8 @@ def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable
         return replay_spool(app)
 
     return {"dispatch": dispatcher.run_once, "deadlines": deadlines, "sweep": sweep, "purge": purge,
-            "recordings": recordings, "replay": replay}  # fmt: skip
+            "recordings": recordings, "replay": replay,
+            "outbox": deliverer.run_once}  # fmt: skip
 
 
 def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler:
@@ -163,6 +168,8 @@ def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler
                       id="dispatch", next_run_time=start)  # fmt: skip
     scheduler.add_job(_job(app, "deadlines", work["deadlines"], ld), "interval", minutes=5,
                       id="deadlines", next_run_time=start)  # fmt: skip
+    scheduler.add_job(_job(app, "outbox", work["outbox"], ld), "interval", seconds=10,
+                      id="outbox", next_run_time=start)  # fmt: skip
     scheduler.add_job(_job(app, "sweep", work["sweep"], ld), "interval", minutes=10, id="sweep")
     scheduler.add_job(_job(app, "purge", work["purge"], ld), "cron", hour=3, minute=17,
                       id="purge")  # fmt: skip
@@ -178,10 +185,10 @@ def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler
 
 
 def _catch_up(scheduler: BaseScheduler) -> None:
-    """A scheduler that just became active dispatches and checks deadlines at once."""
+    """A scheduler that just became active dispatches, checks deadlines and delivers at once."""
     if not scheduler.running:
         return
-    for job_id in ("dispatch", "deadlines"):
+    for job_id in ("dispatch", "deadlines", "outbox"):
         job = scheduler.get_job(job_id)
         if job is not None:
             job.modify(next_run_time=clock.now())

@@ -8,13 +8,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from callbook import outbox
 from callbook.calls.statuses import RecordingReport, TranscriptionReport
-from callbook.tickets import PRIORITY_RANK
+from callbook.tickets import PRIORITY_RANK, Ticket
 from callbook.tickets import opening as ticketing
 from ivr.config import ConfigDocument, Family, Priority
 from ivr.flows.routing import oncall_alert
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import CallbackSink, Recording, VoicemailSink
+from ivr.notify import messages
+from ivr.settings import Settings
 from schedules import Calendar
 
 
@@ -54,13 +57,17 @@ def answering_side(doc: ConfigDocument, state: CallState) -> tuple[str, Calendar
     return "hotline", doc.calendar(doc.hotline.calendar), list(doc.hotline.numbers)
 
 
-def voicemail_sink(session: Session, doc: ConfigDocument, now: datetime) -> VoicemailSink:
+def voicemail_sink(
+    session: Session, doc: ConfigDocument, now: datetime, settings: Settings | None = None
+) -> VoicemailSink:
+    """With `settings`, a new ticket also queues its e-mails (one INSERT, same transaction)."""
+
     def sink(state: CallState, recording: Recording) -> str | None:
         priority = priority_of(doc, state)
         motive = doc.motive(state.motive) if state.motive else None
         hotline = doc.calendar(doc.hotline.calendar)
         deadline = hotline.add_business_hours(now, doc.tickets.deadline_hours[priority])
-        ticket, _ = ticketing.open_or_attach(
+        ticket, merged = ticketing.open_or_attach(
             session,
             ticketing.NewVoicemail(
                 recording_sid=recording.sid,
@@ -79,6 +86,8 @@ def voicemail_sink(session: Session, doc: ConfigDocument, now: datetime) -> Voic
             merge_since=now - timedelta(hours=doc.tickets.merge_window_hours),
             now=now,
         )
+        if settings is not None and not merged and ticket.created_at == now:
+            _queue_emails(session, doc, settings, ticket, now)
         alert = oncall_alert(doc, now) if state.urgent else None
         if alert is not None:
             # Urgent voicemails do not wait for the morning: the technician on
@@ -94,6 +103,16 @@ def voicemail_sink(session: Session, doc: ConfigDocument, now: datetime) -> Voic
         return ticket.number
 
     return sink
+
+
+def _queue_emails(
+    session: Session, doc: ConfigDocument, settings: Settings, ticket: Ticket, now: datetime
+) -> None:
+    # A ticket created in this transaction: its messages are in memory, no query.
+    message_id = ticket.messages[-1].id if ticket.messages else None
+    rows = messages.ticket_opened(doc, settings, ticket, message_id)
+    if rows:
+        outbox.enqueue(session, rows, now)
 
 
 def callback_sink(session: Session, doc: ConfigDocument, now: datetime) -> CallbackSink:

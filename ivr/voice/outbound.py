@@ -8,8 +8,9 @@ dialled. Every outcome is written on the callback row and the ticket.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
@@ -20,7 +21,7 @@ from callbook.db import session_scope
 from callbook.tickets import Callback, Ticket, dispatch
 from callbook.tickets.opening import add_history
 from ivr.config import ConfigDocument
-from ivr.flows.retry import next_attempt
+from ivr.flows.retry import max_attempts, next_attempt
 from ivr.flows.speech import say, spoken_digits
 from ivr.runtime import current_config, last_known_config
 from ivr.twilio_adapter import twiml
@@ -62,9 +63,10 @@ def _hangup(doc: ConfigDocument | None, text: str = "") -> Response:
 
 def _retry(session: Session, doc: ConfigDocument, callback: Callback, reason: str) -> None:
     now = clock.now()
+    gap = timedelta(minutes=current_app.config["IVR_SETTINGS"].oncall_escalation_gap_minutes)
     dispatch.attempt_failed(
-        session, callback, reason, next_due=next_attempt(doc, callback, now),
-        max_attempts=doc.tickets.callback_attempts, now=now,
+        session, callback, reason, next_due=next_attempt(doc, callback, now, oncall_gap=gap),
+        max_attempts=max_attempts(doc, callback), now=now,
     )  # fmt: skip
 
 

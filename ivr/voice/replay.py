@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -166,7 +166,9 @@ def _voicemail(session: Session, doc: ConfigDocument | None, entry: dict[str, An
     state = CallState.model_validate(entry["state"])
     raw = entry["recording"]
     recording = Recording(str(raw["sid"]), str(raw["url"]), int(raw["duration"]))
-    aftercall.voicemail_sink(session, _config(doc), _at(entry))(state, recording)
+    # Replayed by a webhook or the scheduler's job, both in the app context.
+    settings = current_app.config["IVR_SETTINGS"] if has_app_context() else None
+    aftercall.voicemail_sink(session, _config(doc), _at(entry), settings)(state, recording)
 
 
 def _callback(session: Session, doc: ConfigDocument | None, entry: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Container
 from contextlib import AbstractContextManager
 from datetime import datetime
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -289,7 +289,7 @@ def voicemail_sink(doc: ConfigDocument, now: datetime) -> VoicemailSink:
     session: Session | None = g.get("voice_session")
     if session is None:  # a spooled step
         return spool_of().voicemail_sink(now)
-    return aftercall.voicemail_sink(session, doc, now)
+    return aftercall.voicemail_sink(session, doc, now, current_app.config["IVR_SETTINGS"])
 
 
 def callback_sink(doc: ConfigDocument, now: datetime) -> CallbackSink:
