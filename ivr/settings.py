@@ -20,8 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ivr.receivers import Receiver, unique_names
 
 
 class Settings(BaseSettings):
@@ -153,6 +155,12 @@ class Settings(BaseSettings):
         description="Attempts to deliver an e-mail or SMS (1, 2, 4… minutes apart) before "
         "it is marked failed in the admin.",
     )
+    webhook_receivers: list[Receiver] = Field(
+        default_factory=list,
+        description="Helpdesk receivers of the signed events, as JSON: "
+        '`[{"name": "glpi", "url": "https://…", "secret": "whsec_…"}]`, optionally with '
+        '`"events"`; empty means no event is sent.',
+    )
     twilio_account_sid: str = Field(
         default="",
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "IVR_TWILIO_ACCOUNT_SID"),
@@ -163,6 +171,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "IVR_TWILIO_AUTH_TOKEN"),
         description="Twilio auth token (TWILIO_AUTH_TOKEN); signs webhooks.",
     )
+
+    @field_validator("webhook_receivers")
+    @classmethod
+    def _receiver_names(cls, receivers: list[Receiver]) -> list[Receiver]:
+        return unique_names(receivers)
 
     @property
     def effective_database_url(self) -> str:

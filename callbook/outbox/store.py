@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from callbook.outbox import KINDS, OutboxMessage
@@ -64,6 +65,11 @@ def enqueue(session: Session, messages: Iterable[NewMessage], now: datetime) -> 
 
     Returns the number of rows inserted (0 when every key was already there).
     """
+    return enqueue_on(session.connection(), messages, now)
+
+
+def enqueue_on(connection: Connection, messages: Iterable[NewMessage], now: datetime) -> int:
+    """`enqueue` on a connection (the webhooks that write without the ORM)."""
     rows = [
         {
             "kind": m.kind,
@@ -83,7 +89,7 @@ def enqueue(session: Session, messages: Iterable[NewMessage], now: datetime) -> 
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
     if dialect == "postgresql":
         statement: Any = postgresql.insert(OutboxMessage).on_conflict_do_nothing(
             index_elements=["dedupe_key"]
@@ -94,7 +100,7 @@ def enqueue(session: Session, messages: Iterable[NewMessage], now: datetime) -> 
         )
     else:  # another database: look first (a concurrent duplicate would then raise)
         known = set(
-            session.scalars(
+            connection.scalars(
                 select(OutboxMessage.dedupe_key).where(
                     OutboxMessage.dedupe_key.in_([r["dedupe_key"] for r in rows])
                 )
@@ -105,7 +111,7 @@ def enqueue(session: Session, messages: Iterable[NewMessage], now: datetime) -> 
             return 0
         statement = insert(OutboxMessage)
     # One multi-row statement; RETURNING counts what was inserted (row counts vary by driver).
-    inserted = session.connection().execute(statement.values(rows).returning(OutboxMessage.id))
+    inserted = connection.execute(statement.values(rows).returning(OutboxMessage.id))
     return len(inserted.all())
 
 

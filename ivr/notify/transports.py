@@ -87,5 +87,5 @@ def snapshot(row: OutboxMessage, content: dict[str, str] | None = None) -> Outgo
 
 
 def _load_builtin() -> None:
-    """The e-mail and SMS transports register themselves on import."""
-    from ivr.notify import mail, sms  # noqa: F401
+    """The e-mail, SMS and event transports register themselves on import."""
+    from ivr.notify import event_transport, mail, sms  # noqa: F401

@@ -23,6 +23,7 @@ from callbook.tickets.opening import add_history
 from ivr.config import ConfigDocument
 from ivr.flows.retry import max_attempts, next_attempt
 from ivr.flows.speech import say, spoken_digits
+from ivr.notify import events
 from ivr.runtime import current_config, last_known_config
 from ivr.twilio_adapter import twiml
 from ivr.voice.forms import VoiceForm, status_report
@@ -170,6 +171,7 @@ def status() -> Response:
         _, doc = current_config()
         with session_scope() as session:
             call_id = call_callbacks.record_status(session, status_report(form), clock.now())
+            events.on_status(session, form.call_status, call_id, clock.now())
             callback = _callback(session)
             if callback is None:
                 return Response(status=204)

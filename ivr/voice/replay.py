@@ -38,6 +38,7 @@ from callbook.tickets import Callback, Ticket
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import Recording
+from ivr.notify import events
 from ivr.runtime import NoActiveConfig, active_config
 from ivr.voice import aftercall
 from ivr.voice.forms import (
@@ -156,7 +157,8 @@ def _report(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]
     """A status, recording-status or transcription callback."""
     report, at = _report_of(entry), _at(entry)
     if isinstance(report, StatusReport):
-        call_callbacks.record_status(session, report, at)
+        call_id = call_callbacks.record_status(session, report, at)
+        events.on_status(session, report.status, call_id, at)
     else:
         call_callbacks.record_callback(session, report, at)
         aftercall.complete_message(session, report, at)

@@ -35,6 +35,7 @@ from callbook.calls.steps import StepRecord
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState, Step
 from ivr.flows.voicemail import CallbackSink, VoicemailSink
+from ivr.notify import events
 from ivr.runtime import current_config, last_known, last_known_config
 from ivr.voice import aftercall
 from ivr.voice.busy import numbers_in_use
@@ -166,7 +167,8 @@ def _step_on(
 def _write_report(report: call_callbacks.Report, now: datetime) -> None:
     if isinstance(report, call_callbacks.StatusReport):
         with calls.writing() as writer:
-            call_callbacks.record_status(writer, report, now)
+            call_id = call_callbacks.record_status(writer, report, now)
+            events.on_status(writer, report.status, call_id, now)
     else:
         with calls.session() as session:
             call_callbacks.record_callback(session, report, now)
