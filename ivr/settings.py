@@ -152,8 +152,8 @@ class Settings(BaseSettings):
         default=8,
         ge=1,
         le=50,
-        description="Attempts to deliver an e-mail or SMS (1, 2, 4… minutes apart) before "
-        "it is marked failed in the admin.",
+        description="Attempts to deliver an e-mail, SMS or helpdesk event (1, 2, 4… minutes "
+        "apart) before it is marked failed in the admin.",
     )
     webhook_receivers: list[Receiver] = Field(
         default_factory=list,

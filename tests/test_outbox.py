@@ -323,5 +323,5 @@ def test_a_refused_sms_fails_at_once_and_sms_wait_without_twilio(mail_app: Flask
         enqueue(session, [sms("s2")], T0)
     with clock.frozen_at(T0):
         report = Deliverer(mail_app).run_once()
-    assert not report and report.off == ["sms"]
+    assert not report and "sms" in report.off
     assert [r.status for r in rows(mail_app)] == ["failed", "pending"]

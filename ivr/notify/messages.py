@@ -77,7 +77,9 @@ def _structure_name(doc: ConfigDocument, key: str) -> str:
 
 def _motive_label(doc: ConfigDocument, key: str) -> str:
     motive = doc.motive(key) if key else None
-    return motive.label if motive is not None else (key or "non précisé")
+    if motive is None:
+        return key or "non précisé"
+    return motive.title[:1].lower() + motive.title[1:]  # "incident technique", no article
 
 
 def ticket_facts(doc: ConfigDocument, ticket: Ticket) -> Facts:
