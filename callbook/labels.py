@@ -40,6 +40,13 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "menu": "Menu",
         "abandoned": "Abandonné",
     },
+    "ticket_level": {"local": "Local", "national": "National"},
+    "role": {
+        "admin": "Administrateur",
+        "technician": "Technicien",
+        "viewer": "Lecteur",
+        "referent": "Référent",
+    },
     "family": {
         "incident": "Incident technique",
         "usage": "Question d'usage",

@@ -229,3 +229,15 @@ def install_demo_if_empty(session: Session) -> ConfigRevision | None:
         return None
     doc = load_yaml_text(demo_yaml_text())
     return save_revision(session, doc, author="system", comment="demo configuration")
+
+
+def structure_names() -> dict[str, str]:
+    """{key: name} of the active configuration's structures ({} when none is active).
+
+    What a referent's account may be attached to (admin page, API, `ivr users`).
+    """
+    try:
+        _, doc = current_config()
+    except (NoActiveConfig, ConfigInvalid):
+        return {}
+    return {s.id: s.name for s in doc.structures}

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, current_app, render_template
 from werkzeug.exceptions import HTTPException
 
+from callbook.labels import label
 from ivr.admin import csrf
 from ivr.admin.auth import current_user, deny_unmarked, has_role
 from ivr.admin.blueprint import bp
@@ -65,7 +66,12 @@ def _headers(response: Response) -> Response:
 
 @bp.app_context_processor
 def _globals() -> dict[str, object]:
-    return {"current_user": current_user, "has_role": has_role, "nav_links": nav_links}
+    return {
+        "current_user": current_user,
+        "has_role": has_role,
+        "nav_links": nav_links,
+        "label": label,
+    }
 
 
 @bp.app_template_filter("localtime")
