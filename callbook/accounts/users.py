@@ -197,8 +197,7 @@ def update_user(
     if role is not None:
         _check_role(role)
         user.role = role
-    if structure is not None or user.role != "referent":
-        user.structure = _structure_for(user.role, structure or user.structure)
+    user.structure = _structure_for(user.role, structure or user.structure)
     if display_name is not None:
         user.display_name = display_name.strip() or user.username
     if active is not None:

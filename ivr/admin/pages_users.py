@@ -40,7 +40,7 @@ def users(errors: FieldErrors | None = None, values: dict[str, str] | None = Non
         errors=errors,
         values=values or {"role": "viewer"},
         technicians=_technicians(),
-        structures=[("", "aucune"), *structure_names().items()],
+        structures=[("", "aucune"), *structure_names(get_session()).items()],
     )
 
 
@@ -51,7 +51,7 @@ def _structure(role: str, given: str | None) -> str | None:
         return None
     if not key:
         raise UserError("structure", "choisissez la structure du référent")
-    if key not in structure_names():
+    if key not in structure_names(get_session()):
         raise UserError("structure", f"structure inconnue de la configuration active : {key}")
     return key
 

@@ -35,7 +35,7 @@ def users_create() -> tuple[Response, int]:
     structure = (payload.structure or "").strip() or None
     if payload.role != "referent" and structure:
         raise ApiError(422, "structure: for referents only", ["structure"])
-    if payload.role == "referent" and structure not in structure_names():
+    if payload.role == "referent" and structure not in structure_names(session):
         what = "unknown structure" if structure else "required for a referent"
         raise ApiError(422, f"structure: {what}", ["structure"])
     try:

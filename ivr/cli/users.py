@@ -63,28 +63,27 @@ def users_create(
 
     if role != "referent" and structure:
         raise click.UsageError("--structure is for referents only")
-    with app_context():
-        known = structure_names()
+    with app_context(), session_scope() as session:
+        known = structure_names(session)
         if role == "referent" and structure not in known:
             what = f"unknown structure '{structure}'" if structure else "--structure is required"
             raise click.UsageError(f"{what} for a referent (known: {', '.join(known) or 'none'})")
         password = _password(password_stdin)
-        with session_scope() as session:
-            try:
-                user = create_user(
-                    session,
-                    username,
-                    password,
-                    role=role,
-                    display_name=display_name,
-                    structure=structure or None,
-                    actor=f"cli:{default_author()}",
-                    now=clock.now(),
-                )
-            except UserError as exc:
-                raise click.ClickException(f"{exc.field}: {exc}") from exc
-            where = f", structure {user.structure}" if user.structure else ""
-            click.echo(f"user {user.username} created ({user.role}{where})")
+        try:
+            user = create_user(
+                session,
+                username,
+                password,
+                role=role,
+                display_name=display_name,
+                structure=structure or None,
+                actor=f"cli:{default_author()}",
+                now=clock.now(),
+            )
+        except UserError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}") from exc
+        where = f", structure {user.structure}" if user.structure else ""
+        click.echo(f"user {user.username} created ({user.role}{where})")
 
 
 @users_group.command("set-password")
