@@ -348,3 +348,18 @@ def test_only_referents_escalate_through_the_api(
     admin = client.post(url, json={"note": NOTE}, headers=_token(app, "boss", "admin"))
     assert admin.status_code == 403
     assert _load(app, "410001").level == "local"
+
+
+def test_a_referent_lands_on_its_tickets_and_assigns_to_its_colleagues(
+    app: Flask, login_as: Login, tickets: dict[str, str]
+) -> None:
+    referent = login_as("referent", "auvergne")
+    login_as("referent", "moselle")  # a referent of another structure
+    landing = referent.get("/admin/")
+    assert landing.status_code == 302 and landing.headers["Location"].endswith("/admin/tickets")
+    page = referent.get("/admin/tickets/410001").get_data(as_text=True)
+    assert 'value="referent1"' in page and 'value="referent-moselle"' not in page
+    refused = _post(referent, "/admin/tickets/410001/assign", assignee="referent-moselle")
+    assert refused == 400
+    assert _post(referent, "/admin/tickets/410001/assign", assignee="referent1") == 302
+    assert _load(app, "410001").assignee == "referent1"

@@ -22,8 +22,11 @@ from callbook.db import database, session_scope
 from callbook.tickets import Ticket, TicketHistory, TicketMessage, TranscriptPiece
 from ivr.app import create_app
 from ivr.runtime import install_demo_if_empty
+from ivr.voice.replay import replay
+from ivr.voice.spool import spool_of
 from schedules import clock
 from tests.conftest import deployment_settings, paris
+from tests.test_faults import FakeMonotonic, database_down
 from tests.twiml import TwiML
 from tests.voice_client import Twilio, new_sid
 
@@ -241,3 +244,31 @@ def test_the_pieces_are_erased_with_the_caller(app: Flask) -> None:
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(TranscriptPiece)) == 0
         assert session.scalars(select(TicketMessage.transcription)).all() == [""]
+
+
+@pytest.fixture
+def ticks(app: Flask) -> FakeMonotonic:
+    """The spool's cool-down clock, moved by hand."""
+    fake = FakeMonotonic()
+    spool_of(app).monotonic = fake
+    return fake
+
+
+def test_pieces_posted_while_the_database_is_down_are_replayed_once(
+    app: Flask, ticks: FakeMonotonic
+) -> None:
+    phone = Twilio(app)
+    recording, sid = new_sid("RE"), new_sid("GT")
+    offer = _offer(phone)
+    with database_down(app):
+        assert _piece(phone, sid, 3, "ne s'ouvre plus") == 204
+        _record(phone, offer, recording)
+        assert _piece(phone, sid, 2, "Le portail") == 204
+        assert _piece(phone, sid, 2, "Le portail") == 204  # Twilio's retry, spooled too
+    assert any("-transcript-" in p.name for p in spool_of(app).pending())
+    ticks.value += 60  # the spool's cool-down is over
+    report = replay(app)
+    assert spool_of(app).pending() == [] and report.rejected == 0
+    assert _message(app, recording)[0] == "Le portail ne s'ouvre plus"
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(TranscriptPiece)) == 2
