@@ -185,7 +185,7 @@ ADMIN_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def login_as(app: Flask) -> Callable[[str], FlaskClient]:
+def login_as(app: Flask) -> Callable[..., FlaskClient]:
     """`login_as("viewer")`: a new client logged in as a fresh user with that role.
 
     The user is `<role>1` (display name "<Role> Test") with ADMIN_PASSWORD; the

@@ -272,3 +272,11 @@ def test_pieces_posted_while_the_database_is_down_are_replayed_once(
     assert _message(app, recording)[0] == "Le portail ne s'ouvre plus"
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(TranscriptPiece)) == 2
+
+
+def test_the_console_phone_plays_a_voicemail_with_transcription_on(app: Flask) -> None:
+    from tests.admin_data import phone as console_call
+
+    console_call(app, CHRISTMAS_EVE, "+33465719901", "2", "1")  # Paul Morel leaves a message
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
