@@ -23,7 +23,7 @@ from tests.voice_client import Twilio, new_sid
 TUESDAY_10H = paris(2026, 12, 1, 10, 0)
 STEPS = ["/voice/menu", "/voice/department", "/voice/dial-result", "/voice/voicemail",
          "/voice/callback-choice", "/voice/status", "/voice/recording-status",
-         "/voice/transcription", "/voice/transcription-events"]  # fmt: skip
+         "/voice/transcription"]  # fmt: skip
 FIELDS = ["From", "To", "Direction", "CallStatus", "DialCallStatus", "RecordingSid",
           "RecordingUrl", "RecordingStatus", "TranscriptionStatus", "Digits", "SpeechResult",
           "CallDuration", "RecordingDuration"]  # fmt: skip
