@@ -29,6 +29,16 @@ def scope_of(user: User | None) -> str | None:
     return ALL
 
 
+def may_be_assigned(user: User, structure: str | None) -> bool:
+    """Whether tickets within `structure`'s reach may be given to `user`: an active
+    technician or admin, or for a referent's structure, one of its referents."""
+    if not user.active:
+        return False
+    if structure is ALL:
+        return user.role in ("technician", "admin")
+    return user.role == "referent" and user.structure == structure
+
+
 def scope_tickets(query: Select[Any], structure: str | None) -> Select[Any]:
     """`query` over tickets, narrowed to `structure` (unchanged for `ALL`)."""
     if structure is ALL:

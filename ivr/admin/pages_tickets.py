@@ -119,12 +119,7 @@ def _assignees(session: Session) -> list[tuple[str, str]]:
     return [
         (u.username, u.display_name)
         for u in list_users(session)
-        if u.active
-        and (
-            u.role in ("technician", "admin")
-            if structure is None
-            else u.role == "referent" and u.structure == structure
-        )
+        if access.may_be_assigned(u, structure)
     ]
 
 

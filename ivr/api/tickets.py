@@ -116,16 +116,7 @@ def _assignable(session: Session) -> set[str]:
     """Who a ticket may be given to, as on the page: active technicians and admins,
     or for a referent, the referents of its structure."""
     structure = _scope()
-    return {
-        u.username
-        for u in list_users(session)
-        if u.active
-        and (
-            u.role in ("technician", "admin")
-            if structure is None
-            else u.role == "referent" and u.structure == structure
-        )
-    }
+    return {u.username for u in list_users(session) if access.may_be_assigned(u, structure)}
 
 
 @api_route(
