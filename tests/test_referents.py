@@ -287,6 +287,13 @@ def test_the_command_line_creates_a_referent(runner: object) -> None:
     assert done.exit_code == 0, done.output
     assert "referent, structure auvergne" in done.output
     assert "[auvergne]" in invoke("users", "list").output
+    moved = invoke("users", "role", "paul", "referent", "--structure", "moselle")
+    assert moved.exit_code == 0 and "referent, structure moselle" in moved.output
+    kept = invoke("users", "role", "paul", "referent")
+    assert kept.exit_code == 0 and "structure moselle" in kept.output
+    assert invoke("users", "role", "paul", "technician").output.strip().endswith("technician")
+    again = invoke("users", "role", "paul", "referent")
+    assert again.exit_code == 2 and "--structure is required" in again.output
 
 
 # -- the JSON API ----------------------------------------------------------------------

@@ -86,6 +86,39 @@ def users_create(
         click.echo(f"user {user.username} created ({user.role}{where})")
 
 
+@users_group.command("role")
+@click.argument("username")
+@click.argument("role", type=ROLE)
+@click.option(
+    "--structure", default="", help="The structure of a referent (required to become one)."
+)
+def users_role(username: str, role: str, structure: str) -> None:
+    """Give USERNAME the ROLE (and a referent its --structure); their open sessions end."""
+    from callbook.accounts.users import UserError, update_user
+    from callbook.db import session_scope
+    from ivr.runtime import structure_names
+    from schedules import clock
+
+    if role != "referent" and structure:
+        raise click.UsageError("--structure is for referents only")
+    with app_context(), session_scope() as session:
+        user = _user(session, username)
+        known = structure_names(session)
+        wanted = structure or (user.structure if user.role == "referent" else "")
+        if role == "referent" and wanted not in known:
+            what = f"unknown structure '{wanted}'" if wanted else "--structure is required"
+            raise click.UsageError(f"{what} for a referent (known: {', '.join(known) or 'none'})")
+        try:
+            update_user(
+                session, user, actor=f"cli:{default_author()}", now=clock.now(), role=role,
+                structure=wanted or None,
+            )  # fmt: skip
+        except UserError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}") from exc
+        where = f", structure {user.structure}" if user.structure else ""
+        click.echo(f"user {user.username} is now {user.role}{where}")
+
+
 @users_group.command("set-password")
 @click.argument("username")
 @PASSWORD_STDIN
