@@ -230,6 +230,12 @@ def test_the_ticket_page_shows_and_the_search_finds_the_transcript(
     assert number in tech.get("/admin/tickets?q=SYNCHRONISATION").get_data(as_text=True)
     missing = tech.get("/admin/tickets?q=imprimante").get_data(as_text=True)
     assert number not in missing and "Aucun ticket ne correspond." in missing
+    from tests.api_helpers import token_for
+
+    found = tech.get("/api/v1/tickets?q=agendas", headers=token_for(app, "technician")).json
+    assert [t["number"] for t in found["tickets"]] == [number]  # type: ignore[index]
+    detail = tech.get(f"/api/v1/tickets/{number}", headers=token_for(app, "technician")).json
+    assert detail["messages"][0]["transcription"] == "La synchronisation des agendas échoue"  # type: ignore[index]
 
 
 def test_the_pieces_are_erased_with_the_caller(app: Flask) -> None:
