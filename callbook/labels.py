@@ -56,6 +56,13 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "escalation.confirmation": "Transmission confirmée",
         "escalation.national": "Transmission à l'assistance nationale",
     },
+    "ticket_level": {"local": "Local", "national": "National"},
+    "role": {
+        "admin": "Administrateur",
+        "technician": "Technicien",
+        "viewer": "Lecteur",
+        "referent": "Référent",
+    },
     "family": {
         "incident": "Incident technique",
         "usage": "Question d'usage",

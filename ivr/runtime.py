@@ -25,7 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callbook.db import database
 from callbook.history.models import ConfigRevision
-from callbook.history.revisions import active_revision_id, get_revision, has_revisions
+from callbook.history.revisions import (
+    active_revision,
+    active_revision_id,
+    get_revision,
+    has_revisions,
+)
 from ivr.config import (
     ConfigDocument,
     ConfigInvalid,
@@ -229,3 +234,20 @@ def install_demo_if_empty(session: Session) -> ConfigRevision | None:
         return None
     doc = load_yaml_text(demo_yaml_text())
     return save_revision(session, doc, author="system", comment="demo configuration")
+
+
+def structure_names(session: Session) -> dict[str, str]:
+    """{key: name} of the active configuration's structures ({} when none is active).
+
+    What a referent's account may be attached to (admin page, API, `ivr users`).
+    Read through the caller's `session`, not the cached `current_config()`: on
+    SQLite a second connection would wait for the request's own transaction.
+    """
+    rev = active_revision(session)
+    if rev is None:
+        return {}
+    try:
+        doc = revision_document(rev)
+    except ConfigInvalid:
+        return {}
+    return {s.id: s.name for s in doc.structures}

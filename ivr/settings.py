@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         le=100,
         description="Outbound calls per second placed by the dispatcher (0: no limit).",
     )
+    transcription: bool = Field(
+        default=False,
+        description="Transcribe voicemails in French with Twilio's real-time transcription "
+        "(the caller's audio goes to Twilio's speech engine; billed per minute by Twilio).",
+    )
     voice_db_budget_seconds: float = Field(
         default=2.0,
         ge=0.1,

@@ -61,6 +61,12 @@ def public_url(request: Request, settings: Settings) -> str:
     return request.url
 
 
+def webhook_url(request: Request, settings: Settings, path: str) -> str:
+    """The absolute URL of our webhook `path`, on the base Twilio calls (see `public_url`)."""
+    base = settings.public_url.rstrip("/") if settings.public_url else request.host_url
+    return base.rstrip("/") + path
+
+
 def signature_valid(request: Request, settings: Settings, token: str) -> bool:
     """True when X-Twilio-Signature signs this request's URL and form with `token`.
 

@@ -186,18 +186,20 @@ ADMIN_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def login_as(app: Flask) -> Callable[[str], FlaskClient]:
+def login_as(app: Flask) -> Callable[..., FlaskClient]:
     """`login_as("viewer")`: a new client logged in as a fresh user with that role.
 
     The user is `<role>1` (display name "<Role> Test") with ADMIN_PASSWORD; the
-    client carries a CSRF token, readable as `client.csrf_token`.
+    client carries a CSRF token, readable as `client.csrf_token`. A referent
+    belongs to `structure` (the demo's "auvergne" unless given), and is
+    `referent-<structure>` for another structure.
     """
     from callbook.accounts.users import create_user, get_user
     from ivr.admin.auth import SESSION_USER, SESSION_VERSION
     from schedules import clock
 
-    def login(role: str) -> FlaskClient:
-        username = f"{role}1"
+    def login(role: str, structure: str = "auvergne") -> FlaskClient:
+        username = f"{role}1" if structure == "auvergne" else f"{role}-{structure}"
         with session_scope(app) as session:
             user = get_user(session, username) or create_user(
                 session,
@@ -205,6 +207,7 @@ def login_as(app: Flask) -> Callable[[str], FlaskClient]:
                 ADMIN_PASSWORD,
                 role=role,
                 display_name=f"{role.title()} Test",
+                structure=structure if role == "referent" else None,
                 actor="test",
                 now=clock.now(),
             )

@@ -17,7 +17,7 @@ from werkzeug.routing import Rule
 
 from ivr.admin.auth import PUBLIC
 
-ROLES = ("viewer", "technician")
+ROLES = ("viewer", "technician", "referent")
 PUBLIC_ROUTES = {"static", *PUBLIC}
 # Health checks (/healthz…) answer load balancers and monitoring, without login.
 

@@ -35,7 +35,8 @@ from callbook.accounts.passwords import password_problem
 from callbook.db import Base
 from callbook.history.audit import record_audit
 
-ROLES = ("admin", "technician", "viewer")
+ROLES = ("admin", "technician", "viewer", "referent")
+STRUCTURE_LENGTH = 64
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 MAX_FAILURES = 5
@@ -51,7 +52,9 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'technician', 'viewer')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'technician', 'viewer', 'referent')", name="role"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -61,6 +64,8 @@ class User(Base):
     active: Mapped[bool]
     technician: Mapped[str | None] = mapped_column(String(64))
     """Id of the configured technician this account acts as (own on-call overrides)."""
+    structure: Mapped[str | None] = mapped_column(String(STRUCTURE_LENGTH))
+    """A referent's structure (a key of the configuration): the only tickets it sees."""
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     """Sessions started under another version have ended (see `end_sessions`)."""
     created_at: Mapped[datetime]
@@ -77,6 +82,7 @@ class User(Base):
             "role": self.role,
             "active": self.active,
             "technician": self.technician,
+            "structure": self.structure,
         }
 
 
@@ -134,9 +140,11 @@ def create_user(
     *,
     role: str,
     display_name: str = "",
+    structure: str | None = None,
     actor: str,
     now: datetime,
 ) -> User:
+    """A new active account; a referent needs its `structure` (a configuration key)."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise UserError("username", "2 to 64 of a-z, 0-9, '.', '_', '-', starting alphanumeric")
@@ -150,6 +158,7 @@ def create_user(
         role=role,
         password_hash=hash_password(password, (username, display_name)),
         active=True,
+        structure=_structure_for(role, structure),
         created_at=now,
         updated_at=now,
     )
@@ -178,12 +187,17 @@ def update_user(
     display_name: str | None = None,
     active: bool | None = None,
     technician: str | None = None,
+    structure: str | None = None,
 ) -> None:
-    """Change what is given; `technician=""` unlinks the account from its technician."""
+    """Change what is given; `technician=""` unlinks the account from its technician.
+
+    A referent keeps its structure unless another is given; any other role has none.
+    """
     before = user.public()
     if role is not None:
         _check_role(role)
         user.role = role
+    user.structure = _structure_for(user.role, structure or user.structure)
     if display_name is not None:
         user.display_name = display_name.strip() or user.username
     if active is not None:
@@ -192,7 +206,8 @@ def update_user(
         user.technician = technician.strip() or None
     if user.public() == before:
         return
-    if user.role != before["role"] or (before["active"] and not user.active):
+    scope_changed = user.role != before["role"] or user.structure != before["structure"]
+    if scope_changed or (before["active"] and not user.active):
         end_sessions(user)
     user.updated_at = now
     session.flush()
@@ -203,6 +218,18 @@ def update_user(
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise UserError("role", f"unknown role '{role}' (known: {', '.join(ROLES)})")
+
+
+def _structure_for(role: str, structure: str | None) -> str | None:
+    """The structure stored for an account of `role`: a referent's own, nobody else's."""
+    if role != "referent":
+        return None
+    key = (structure or "").strip()
+    if not key:
+        raise UserError("structure", "un référent doit être rattaché à une structure")
+    if len(key) > STRUCTURE_LENGTH:
+        raise UserError("structure", f"clé de structure trop longue ({STRUCTURE_LENGTH} au plus)")
+    return key
 
 
 def end_sessions(user: User) -> None:

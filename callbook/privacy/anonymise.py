@@ -23,7 +23,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from callbook.calls.models import Call, CallEvent
 from callbook.privacy import placeholder, subject_hash
 from callbook.privacy.recordings import is_recording_sid, queue_deletions
-from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketHistory, TicketMessage
+from callbook.tickets import (
+    OPEN_STATUSES,
+    Callback,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+    TranscriptPiece,
+)
 
 CHUNK = 500
 WAITING = ("pending", "claimed", "dialing")
@@ -55,6 +62,8 @@ def clear_messages(session: Session, ids: Sequence[int], *, reason: str, now: da
             .order_by(TicketMessage.id)
         ).all()
         sids = [(sid, _subject(caller or "")) for _, sid, caller in rows]
+        spoken = session.scalars(select(TicketMessage.call_sid).where(TicketMessage.id.in_(chunk)))
+        clear_transcripts(session, [sid for sid in spoken if sid])
         queued += queue_deletions(session, sids, reason=reason, now=now)
         values = [
             {"id": row_id, "recording_sid": placeholder(row_id), "recording_url": "",
@@ -65,6 +74,16 @@ def clear_messages(session: Session, ids: Sequence[int], *, reason: str, now: da
             session.execute(update(TicketMessage), values)
     session.flush()
     return queued
+
+
+def clear_transcripts(session: Session, call_sids: Sequence[str]) -> int:
+    """Delete the real-time transcription pieces of these calls; how many went."""
+    deleted = 0
+    for start in range(0, len(call_sids), CHUNK):
+        chunk = list(call_sids[start : start + CHUNK])
+        result = session.execute(delete(TranscriptPiece).where(TranscriptPiece.call_sid.in_(chunk)))
+        deleted += int(getattr(result, "rowcount", 0) or 0)
+    return deleted
 
 
 def clear_callbacks(

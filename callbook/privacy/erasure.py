@@ -133,6 +133,7 @@ def apply(session: Session, found: ErasurePlan, *, actor: str, now: datetime) ->
         session, [(sid, subject) for sid in found.recordings], reason="erasure", now=now
     )
     anonymise.clear_messages(session, found.messages, reason="erasure", now=now)
+    anonymise.clear_transcripts(session, found.call_sids)
     _, canceled = anonymise.clear_callbacks(session, found.callbacks, actor=actor, now=now)
     anonymise.clear_tickets(
         session, found.tickets, actor=actor, action="privacy.erased", close=False, now=now

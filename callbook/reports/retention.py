@@ -38,7 +38,7 @@ from callbook.calls import FINAL_STATUSES
 from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.privacy import anonymise
 from callbook.privacy.recordings import already_queued, is_recording_sid, queue_deletions
-from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketMessage
+from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketMessage, TranscriptPiece
 from schedules import clock
 
 SWEEP_AFTER = timedelta(hours=4)
@@ -274,6 +274,8 @@ def purge_older_than(
     queued += queue_deletions(session, orphans, reason="retention", now=now)
     # Children first: the counts do not depend on whether the database enforces
     # the cascade (SQLite only does with PRAGMA foreign_keys=ON).
+    # Pieces of transcriptions: their text is in the messages, cleared above.
+    _deleted(session, delete(TranscriptPiece).where(TranscriptPiece.created_at < cutoff))
     events = _deleted(session, delete(CallEvent).where(CallEvent.call_id.in_(ids)))
     motives = _deleted(session, delete(CallMotive).where(CallMotive.call_id.in_(ids)))
     calls = _deleted(session, delete(Call).where(expired(cutoff)))

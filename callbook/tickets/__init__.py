@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callbook.db import Base
@@ -15,6 +15,9 @@ CLOSED_STATUSES = ("resolved", "closed")
 """A ticket in one of these is finished: nobody is called back about it any more."""
 TICKET_STATUSES = (*OPEN_STATUSES, *CLOSED_STATUSES)
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+LEVELS = ("local", "national")
+"""Who handles a ticket: its structure's referents, or the national team once escalated."""
+ESCALATION_NOTE_MAX = 2000
 
 
 class Ticket(Base):
@@ -25,6 +28,7 @@ class Ticket(Base):
         Index("ix_tickets_caller_open", "caller_number", "status"),
         Index("ix_tickets_deadline", "status", "deadline_at"),
         Index("ix_tickets_period", "created_at", "structure", "status", "deadline_at"),
+        Index("ix_tickets_level", "level", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +48,13 @@ class Ticket(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deadline_at: Mapped[datetime | None]
+    level: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    escalated_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    escalated_at: Mapped[datetime | None]
+    escalation_note: Mapped[str] = mapped_column(
+        String(ESCALATION_NOTE_MAX), default="", server_default=""
+    )
+    """The request as the referent reformulated it for the national team."""
 
     messages: Mapped[list[TicketMessage]] = relationship(
         back_populates="ticket", order_by="TicketMessage.id"
@@ -61,6 +72,7 @@ class TicketMessage(Base):
     """
 
     __tablename__ = "ticket_messages"
+    __table_args__ = (Index("ix_ticket_messages_call_sid", "call_sid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -72,6 +84,27 @@ class TicketMessage(Base):
     created_at: Mapped[datetime]
 
     ticket: Mapped[Ticket | None] = relationship(back_populates="messages")
+
+
+class TranscriptPiece(Base):
+    """One final piece of a call's real-time transcription, once per (transcription, sequence).
+
+    Pieces arrive before, with or after the voicemail's message row, in any
+    order and sometimes twice; the message's text is rebuilt from them.
+    """
+
+    __tablename__ = "transcript_pieces"
+    __table_args__ = (
+        UniqueConstraint("transcription_sid", "sequence_id", name="uq_transcript_pieces_piece"),
+        Index("ix_transcript_pieces_call_sid", "call_sid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(34))
+    transcription_sid: Mapped[str] = mapped_column(String(34))
+    sequence_id: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class TicketHistory(Base):

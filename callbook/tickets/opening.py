@@ -2,7 +2,9 @@
 
 Every entry point is idempotent by RecordingSid and order-independent: the
 recording-status and transcription callbacks may come before or after the
-Record action, once or several times.
+Record action, once or several times; so may the pieces of a real-time
+transcription (`callbook.tickets.transcripts`), which the message takes up
+when it is written.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callbook.tickets import OPEN_STATUSES, Callback, Ticket, TicketHistory, TicketMessage
+from callbook.tickets.transcripts import transcript_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ def open_or_attach(
     msg.recording_url = voicemail.recording_url or msg.recording_url
     msg.duration = voicemail.duration or msg.duration
     msg.call_sid = voicemail.call_sid
+    if not msg.transcription:  # the real-time transcription may have come first
+        msg.transcription = transcript_of(session, voicemail.call_sid)
     if msg.ticket is not None:
         return msg.ticket, False  # the same Record action, again
     existing = open_ticket_for(session, voicemail.caller, voicemail.contact, merge_since)
@@ -129,6 +134,8 @@ def complete_recording(
     msg.recording_url = url or msg.recording_url
     msg.duration = duration or msg.duration
     msg.call_sid = msg.call_sid or call_sid
+    if not msg.transcription and msg.call_sid:
+        msg.transcription = transcript_of(session, msg.call_sid)
     if changed and msg.ticket is not None:
         add_history(session, msg.ticket, "twilio", "recording", {"recording": recording_sid}, now)
     return msg

@@ -76,7 +76,12 @@ def _headers(response: Response) -> Response:
 
 @bp.app_context_processor
 def _globals() -> dict[str, object]:
-    return {"current_user": current_user, "has_role": has_role, "nav_links": nav_links}
+    return {
+        "current_user": current_user,
+        "has_role": has_role,
+        "nav_links": nav_links,
+        "label": label,
+    }
 
 
 @bp.app_template_filter("localtime")

@@ -39,7 +39,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
 
 
 @bp.post("/logout")
-@require_role(*READERS)
+@require_role(*READERS, "referent")
 def logout() -> BaseResponse:
     logout_user()
     flash("Vous êtes déconnecté.")
@@ -47,7 +47,7 @@ def logout() -> BaseResponse:
 
 
 @bp.get("/")
-@require_role(*READERS)
+@require_role(*READERS, "referent")
 def home() -> str | Response | BaseResponse:
     """The first page of the navigation the user may open."""
     links = nav_links()

@@ -1,7 +1,9 @@
-"""Tickets and callbacks for technicians (/admin/tickets, /admin/callbacks).
+"""Tickets and callbacks for technicians and referents (/admin/tickets, /admin/callbacks).
 
 Every change goes through `callbook.tickets.actions`, which writes the
-ticket's history and the audit log in the same transaction.
+ticket's history and the audit log in the same transaction. A referent
+reaches its own structure's tickets and callbacks only: every query below
+is narrowed by `callbook.tickets.access` (another structure's ticket is 404).
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from werkzeug.wrappers import Response as BaseResponse
 from callbook.accounts.users import list_users
 from callbook.db import get_session
 from callbook.tickets import (
+    ESCALATION_NOTE_MAX,
+    LEVELS,
     OPEN_STATUSES,
     PRIORITY_RANK,
     TICKET_STATUSES,
     Callback,
     TicketMessage,
+    access,
     actions,
 )
+from callbook.tickets.escalation import escalation_refusal
 from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
@@ -44,27 +50,37 @@ TWILIO_MEDIA = "https://api.twilio.com/"
 RECORDING_TIMEOUT = 15
 
 
+WORKERS = ("technician", "referent")
+"""Roles that work on tickets and callbacks besides admin (referents: their structure's)."""
+
+
 def _actor() -> str:
     user = current_user()
     assert user is not None  # require_role let us in
     return user.username
 
 
-def _ticket_or_404(session: Session, number: str) -> actions.Ticket:
-    ticket = actions.find_ticket(session, number)
+def scope() -> str | None:
+    """The structure the current user is limited to, or None for every ticket."""
+    return access.scope_of(current_user())
+
+
+def ticket_or_404(session: Session, number: str) -> actions.Ticket:
+    ticket = access.find_ticket_in(session, number, scope())
     if ticket is None:
         abort(404, f"Aucun ticket n° {number}.")
     return ticket
 
 
 @bp.get("/tickets")
-@require_role("technician")
+@require_role(*WORKERS)
 def tickets() -> str:
     args = request.args
     status = optional(args, "status") or "open"
     if status not in ("open", "all", *TICKET_STATUSES):
         status = "open"
     priority = optional(args, "priority")
+    level = optional(args, "level")
     f = queries.TicketFilter(
         status=status,
         priority=priority if priority in PRIORITY_RANK else "",
@@ -72,14 +88,14 @@ def tickets() -> str:
         assignee=optional(args, "assignee"),
         overdue=args.get("overdue") == "1",
         text=optional(args, "q")[:64],
+        level=level if level in LEVELS else "",
     )
     page = max(args.get("page", 1, type=int) or 1, 1)
     session = get_session()
     _, doc = active_or_abort(session)
     now = clock.now()
-    rows = session.scalars(
-        queries.ticket_search(f, now).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ).all()
+    query = access.scope_tickets(queries.ticket_search(f, now), scope())
+    rows = session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     return render_template(
         "admin/tickets.html",
         rows=rows[:PAGE_SIZE],
@@ -91,33 +107,39 @@ def tickets() -> str:
         zone=default_zone(),
         statuses=TICKET_STATUSES,
         priorities=list(PRIORITY_RANK),
+        levels=LEVELS,
         assignees=_assignees(session),
+        scoped=scope() is not None,
     )
 
 
 def _assignees(session: Session) -> list[tuple[str, str]]:
+    """Who a ticket may be given to: technicians and admins, or a referent's colleagues."""
+    structure = scope()
     return [
         (u.username, u.display_name)
         for u in list_users(session)
-        if u.active and u.role in ("technician", "admin")
+        if access.may_be_assigned(u, structure)
     ]
 
 
 @bp.get("/tickets/<number>")
-@require_role("technician")
+@require_role(*WORKERS)
 def ticket(number: str) -> str | tuple[str, int]:
-    return _ticket_page(number)
+    return ticket_page(number)
 
 
-def _ticket_page(number: str, error: str = "") -> str | tuple[str, int]:
+def ticket_page(number: str, error: str = "", note: str = "") -> str | tuple[str, int]:
     session = get_session()
-    found = _ticket_or_404(session, number)
+    found = ticket_or_404(session, number)
     messages = session.scalars(
         select(TicketMessage).where(TicketMessage.ticket_id == found.id).order_by(TicketMessage.id)
     ).all()
     callbacks = session.scalars(
         select(Callback).where(Callback.ticket_id == found.id).order_by(Callback.id)
     ).all()
+    user = current_user()
+    may_escalate = user is not None and escalation_refusal(found, user) is None
     page = render_template(
         "admin/ticket.html",
         t=found,
@@ -129,6 +151,9 @@ def _ticket_page(number: str, error: str = "") -> str | tuple[str, int]:
         open_statuses=OPEN_STATUSES,
         assignees=_assignees(session),
         error=error,
+        may_escalate=may_escalate,
+        note_max=ESCALATION_NOTE_MAX,
+        note=note,
     )
     return (page, 400) if error else page
 
@@ -140,53 +165,53 @@ def _done(number: str, message: str) -> BaseResponse:
 
 
 @bp.post("/tickets/<number>/status")
-@require_role("technician")
+@require_role(*WORKERS)
 def ticket_status(number: str) -> str | tuple[str, int] | BaseResponse:
     session = get_session()
-    found = _ticket_or_404(session, number)
+    found = ticket_or_404(session, number)
     status = request.form.get("status", "")
     try:
         changed = actions.set_status(session, found, status, actor=_actor(), now=clock.now())
     except actions.ActionRefused as exc:
         session.rollback()
-        return _ticket_page(number, str(exc))
+        return ticket_page(number, str(exc))
     return _done(number, f"Statut : {status}." if changed else "Statut inchangé.")
 
 
 @bp.post("/tickets/<number>/assign")
-@require_role("technician")
+@require_role(*WORKERS)
 def ticket_assign(number: str) -> str | tuple[str, int] | BaseResponse:
     session = get_session()
-    found = _ticket_or_404(session, number)
+    found = ticket_or_404(session, number)
     assignee = request.form.get("assignee", "").strip()
     if assignee and assignee not in {u for u, _ in _assignees(session)}:
-        return _ticket_page(number, f"« {assignee} » n'est pas un technicien actif")
+        return ticket_page(number, f"« {assignee} » n'est pas un technicien actif")
     changed = actions.assign(session, found, assignee, actor=_actor(), now=clock.now())
     what = f"Attribué à {assignee}." if assignee else "Attribution retirée."
     return _done(number, what if changed else "Attribution inchangée.")
 
 
 @bp.post("/tickets/<number>/merge")
-@require_role("technician")
+@require_role(*WORKERS)
 def ticket_merge(number: str) -> str | tuple[str, int] | BaseResponse:
     session = get_session()
-    source = _ticket_or_404(session, number)
+    source = ticket_or_404(session, number)
     into = request.form.get("into", "").strip()
-    target = actions.find_ticket(session, into) if into else None
+    target = access.find_ticket_in(session, into, scope()) if into else None
     if target is None:
-        return _ticket_page(number, f"Aucun ticket n° {into or '(vide)'} vers lequel fusionner")
+        return ticket_page(number, f"Aucun ticket n° {into or '(vide)'} vers lequel fusionner")
     try:
         moved = actions.merge(session, source, target, actor=_actor(), now=clock.now())
     except actions.ActionRefused as exc:
         session.rollback()
-        return _ticket_page(number, str(exc))
+        return ticket_page(number, str(exc))
     get_session().commit()
     flash(f"Ticket {source.number} fusionné dans {target.number} ({moved} message(s)).")
     return redirect(url_for("admin.ticket", number=target.number))
 
 
 @bp.get("/tickets/<number>/recordings/<int:message_id>")
-@require_role("technician")
+@require_role(*WORKERS)
 def recording(number: str, message_id: int) -> Response:
     """The voicemail's audio, fetched from Twilio with the account's credentials.
 
@@ -195,7 +220,7 @@ def recording(number: str, message_id: int) -> Response:
     page load media from its own origin.
     """
     session = get_session()
-    found = _ticket_or_404(session, number)
+    found = ticket_or_404(session, number)
     message = session.get(TicketMessage, message_id)
     if message is None or message.ticket_id != found.id:
         abort(404, "Aucun enregistrement.")
@@ -221,13 +246,14 @@ def recording(number: str, message_id: int) -> Response:
 
 
 @bp.get("/callbacks")
-@require_role("technician")
+@require_role(*WORKERS)
 def callbacks() -> str:
     view = request.args.get("view", "active")
     statuses = CALLBACK_VIEWS.get(view, CALLBACK_VIEWS["active"])
     query = select(Callback).order_by(Callback.due_at, Callback.rank, Callback.id)
     if statuses:
         query = query.where(Callback.status.in_(statuses))
+    query = access.scope_callbacks(query, scope())
     session = get_session()
     rows = session.scalars(query.limit(PAGE_SIZE * 5)).all()
     tickets = {
@@ -248,7 +274,7 @@ def callbacks() -> str:
 
 
 def _callback_or_404(session: Session, callback_id: int) -> Callback:
-    found = session.get(Callback, callback_id)
+    found = access.find_callback_in(session, callback_id, scope())
     if found is None:
         abort(404, f"Aucun rappel n° {callback_id}.")
     return found
@@ -263,7 +289,7 @@ def _back(message: str) -> BaseResponse:
 
 
 @bp.post("/callbacks/<int:callback_id>/<action>")
-@require_role("technician")
+@require_role(*WORKERS)
 def callback_action(callback_id: int, action: str) -> BaseResponse:
     session = get_session()
     found = _callback_or_404(session, callback_id)

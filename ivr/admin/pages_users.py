@@ -19,9 +19,15 @@ from callbook.history.revisions import active_revision
 from ivr.admin.auth import current_user, login_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.editing import FieldErrors, actor
+from ivr.runtime import structure_names
 from schedules import clock
 
-ROLE_LABELS = {"admin": "administrateur", "technician": "technicien", "viewer": "lecteur"}
+ROLE_LABELS = {
+    "admin": "administrateur",
+    "technician": "technicien",
+    "viewer": "lecteur",
+    "referent": "référent (sa structure seulement)",
+}
 
 
 @bp.get("/users")
@@ -34,7 +40,20 @@ def users(errors: FieldErrors | None = None, values: dict[str, str] | None = Non
         errors=errors,
         values=values or {"role": "viewer"},
         technicians=_technicians(),
+        structures=[("", "aucune"), *structure_names(get_session()).items()],
     )
+
+
+def _structure(role: str, given: str | None) -> str | None:
+    """The structure picked for an account of `role`; UserError for an unknown key."""
+    key = (given or "").strip()
+    if role != "referent":
+        return None
+    if not key:
+        raise UserError("structure", "choisissez la structure du référent")
+    if key not in structure_names(get_session()):
+        raise UserError("structure", f"structure inconnue de la configuration active : {key}")
+    return key
 
 
 def _technicians() -> list[tuple[str, str]]:
@@ -48,7 +67,8 @@ def _technicians() -> list[tuple[str, str]]:
 @require_role()
 def add_user() -> BaseResponse | tuple[str, int]:
     session = get_session()
-    values = {k: request.form.get(k, "") for k in ("username", "display_name", "role")}
+    fields = ("username", "display_name", "role", "structure")
+    values = {k: request.form.get(k, "") for k in fields}
     try:
         user = create_user(
             session,
@@ -56,6 +76,7 @@ def add_user() -> BaseResponse | tuple[str, int]:
             request.form.get("password", ""),
             role=values["role"],
             display_name=values["display_name"],
+            structure=_structure(values["role"], values["structure"]),
             actor=actor(),
             now=clock.now(),
         )
@@ -95,6 +116,7 @@ def update_user(username: str) -> BaseResponse:
             active=active,
             display_name=request.form.get("display_name"),
             technician=request.form.get("technician"),
+            structure=_structure(role, request.form.get("structure", user.structure)),
         )
         password = request.form.get("password", "")
         if password:

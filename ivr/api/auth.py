@@ -28,6 +28,8 @@ SHARED_ACTOR = "api"
 VIEWERS = ("viewer", "technician")
 """Roles that read reports and exports (admin passes anyway)."""
 TECHNICIANS = ("technician",)
+WORKERS = ("technician", "referent")
+"""Roles that work on tickets and callbacks (referents: their structure's only)."""
 
 ROUTE_ROLES: dict[str, tuple[str, ...]] = {
     "api.show_call": TECHNICIANS,

@@ -11,9 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from callbook.accounts.users import STRUCTURE_LENGTH
+from callbook.tickets import ESCALATION_NOTE_MAX
+
 TicketStatus = Literal["new", "assigned", "in_progress", "waiting", "resolved", "closed"]
 Priority = Literal["urgent", "high", "normal", "low"]
-Role = Literal["admin", "technician", "viewer"]
+Role = Literal["admin", "technician", "viewer", "referent"]
+Level = Literal["local", "national"]
 MAX_ID = 2**31 - 1
 
 
@@ -123,7 +127,13 @@ class TicketQuery(Body):
     structure: str = Field(default="", max_length=64)
     assignee: str = Field(default="", max_length=64)
     overdue: bool = False
-    q: str = Field(default="", max_length=64, description="Ticket number or part of a number.")
+    q: str = Field(
+        default="",
+        max_length=64,
+        description="Ticket number, part of a caller's number or contact, or words of a message's"
+        " transcription.",
+    )
+    level: Level | None = Field(default=None, description="Local or escalated to national.")
     page: int = Field(default=1, ge=1, le=10_000)
 
 
@@ -138,6 +148,14 @@ class TicketPatch(Body):
         if self.status is None and self.assignee is None:
             raise ValueError("give status, assignee or both")
         return self
+
+
+class EscalateBody(Body):
+    note: str = Field(
+        min_length=1,
+        max_length=ESCALATION_NOTE_MAX,
+        description="The request reformulated for the national team, after a first analysis.",
+    )
 
 
 class MergeBody(Body):
@@ -186,6 +204,10 @@ class TicketOut(Answer):
     created_at: datetime
     updated_at: datetime
     deadline_at: datetime | None
+    level: str = Field(description="'local', or 'national' once a referent escalated it.")
+    escalated_by: str
+    escalated_at: datetime | None
+    escalation_note: str
 
 
 class TicketList(BaseModel):
@@ -223,6 +245,7 @@ class UserOut(Answer):
     display_name: str
     role: str
     active: bool
+    structure: str | None = Field(description="A referent's structure; null for other roles.")
 
 
 class UserCreate(Body):
@@ -230,3 +253,8 @@ class UserCreate(Body):
     password: str = Field(min_length=1, max_length=200)
     role: Role
     display_name: str = Field(default="", max_length=200)
+    structure: str | None = Field(
+        default=None,
+        max_length=STRUCTURE_LENGTH,
+        description="Required for a referent: a structure key of the active configuration.",
+    )

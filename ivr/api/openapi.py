@@ -191,7 +191,7 @@ def build_document(app: Flask) -> dict[str, Any]:
     "GET",
     "/openapi.json",
     summary="This document",
-    roles=(*VIEWERS, *TECHNICIANS),
+    roles=(*VIEWERS, *TECHNICIANS, "referent"),
     answer={"type": "object"},
 )
 def openapi() -> Response:

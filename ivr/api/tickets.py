@@ -1,8 +1,10 @@
-"""/api/v1/tickets and /api/v1/callbacks: what technicians work on.
+"""/api/v1/tickets and /api/v1/callbacks: what technicians and referents work on.
 
 Every change goes through `callbook.tickets.actions`, as on the admin pages:
 the ticket's history and the audit log (under the token's user) are written
-in the same transaction as the change.
+in the same transaction as the change. A referent's token reaches its own
+structure's tickets and callbacks only (`callbook.tickets.access`: another
+structure's ticket is 404), and only a referent escalates.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ from sqlalchemy.orm import Session
 
 from callbook.accounts.users import list_users
 from callbook.db import get_session
-from callbook.tickets import Callback, actions
+from callbook.tickets import Callback, access, actions
+from callbook.tickets.escalation import escalate, escalation_refusal
 from ivr.admin.pagekit import default_zone
 from ivr.admin.pages_tickets import CALLBACK_VIEWS, PAGE_SIZE
 from ivr.admin.views import queries
-from ivr.api.auth import TECHNICIANS, current_actor
+from ivr.api.auth import WORKERS, current_actor, current_user
 from ivr.api.kit import ApiError, api_route, json_body, query_args
 from ivr.api.models import (
     MAX_ID,
     CallbackOut,
     CallbackQuery,
+    EscalateBody,
     MergeBody,
     MergeOut,
     RescheduleBody,
@@ -42,8 +46,12 @@ CALLBACK = f"/callbacks/<int(max={MAX_ID}):callback_id>"
 MAX_AHEAD = timedelta(days=366)
 
 
+def _scope() -> str | None:
+    return access.scope_of(current_user())
+
+
 def _ticket(session: Session, number: str) -> actions.Ticket:
-    found = actions.find_ticket(session, number[:20])
+    found = access.find_ticket_in(session, number[:20], _scope())
     if found is None:
         raise ApiError(404, f"no ticket {number[:20]}", ["number"])
     return found
@@ -57,7 +65,7 @@ def _ticket_out(ticket: actions.Ticket) -> dict[str, Any]:
     "GET",
     "/tickets",
     summary="Tickets, filtered (open ones by default), urgent ones then earliest deadline first",
-    roles=TECHNICIANS,
+    roles=WORKERS,
     query=TicketQuery,
     answer=TicketList,
 )
@@ -70,8 +78,9 @@ def tickets_list() -> Response:
         assignee=args.assignee,
         overdue=args.overdue,
         text=args.q,
+        level=args.level or "",
     )
-    query = queries.ticket_search(f, clock.now())
+    query = access.scope_tickets(queries.ticket_search(f, clock.now()), _scope())
     rows = (
         get_session().scalars(query.offset((args.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     )
@@ -84,7 +93,7 @@ def tickets_list() -> Response:
 
 @api_route(
     "GET", TICKET, summary="One ticket with its messages, history and callbacks",
-    roles=TECHNICIANS, answer=TicketDetail,
+    roles=WORKERS, answer=TicketDetail,
 )  # fmt: skip
 def ticket_show(number: str) -> Response:
     session = get_session()
@@ -104,15 +113,17 @@ def ticket_show(number: str) -> Response:
 
 
 def _assignable(session: Session) -> set[str]:
-    """Who a ticket may be given to: active technicians and admins (as on the page)."""
-    return {u.username for u in list_users(session) if u.active and u.role != "viewer"}
+    """Who a ticket may be given to, as on the page: active technicians and admins,
+    or for a referent, the referents of its structure."""
+    structure = _scope()
+    return {u.username for u in list_users(session) if access.may_be_assigned(u, structure)}
 
 
 @api_route(
     "PATCH",
     TICKET,
     summary="Change a ticket's status and/or assignee",
-    roles=TECHNICIANS,
+    roles=WORKERS,
     body=TicketPatch,
     answer=TicketOut,
 )
@@ -139,7 +150,7 @@ def ticket_patch(number: str) -> Response:
     "POST",
     TICKET + "/merge",
     summary="Merge this ticket into another one (this one is closed)",
-    roles=TECHNICIANS,
+    roles=WORKERS,
     body=MergeBody,
     answer=MergeOut,
     errors=(409,),
@@ -148,7 +159,7 @@ def ticket_merge(number: str) -> Response:
     payload = json_body(MergeBody)
     session = get_session()
     source = _ticket(session, number)
-    target = actions.find_ticket(session, payload.into)
+    target = access.find_ticket_in(session, payload.into, _scope())
     if target is None:
         raise ApiError(422, f"no ticket {payload.into} to merge into", ["into"])
     try:
@@ -158,6 +169,35 @@ def ticket_merge(number: str) -> Response:
         raise ApiError(409, str(exc), ["into"]) from exc
     session.commit()
     return jsonify(ticket=_ticket_out(target), messages_moved=moved)
+
+
+@api_route(
+    "POST",
+    TICKET + "/escalate",
+    summary="Escalate the ticket to the national level with the request reformulated"
+    " (referents, their structure's tickets)",
+    roles=("referent",),
+    body=EscalateBody,
+    answer=TicketOut,
+    errors=(409,),
+)
+def ticket_escalate(number: str) -> Response:
+    payload = json_body(EscalateBody)
+    session = get_session()
+    found = _ticket(session, number)
+    user = current_user()
+    if user is None or user.role != "referent":  # the shared token acts as an admin
+        raise ApiError(403, "only a structure's referent may escalate a ticket", [])
+    refusal = escalation_refusal(found, user)
+    if refusal is not None:
+        raise ApiError(409, refusal, ["number"])
+    try:
+        escalate(session, found, user, payload.note, clock.now())
+    except actions.ActionRefused as exc:  # what is left to refuse is the note
+        session.rollback()
+        raise ApiError(422, str(exc), ["note"]) from exc
+    session.commit()
+    return jsonify(_ticket_out(found))
 
 
 # -- callbacks ---------------------------------------------------------------------------
@@ -171,7 +211,7 @@ def _callback_out(callback: Callback) -> dict[str, Any]:
     "GET",
     "/callbacks",
     summary="Callbacks of one view (active by default), soonest first",
-    roles=TECHNICIANS,
+    roles=WORKERS,
     query=CallbackQuery,
     answer={"type": "array", "items": {"$ref": "#/components/schemas/CallbackOut"}},
 )
@@ -181,12 +221,13 @@ def callbacks_list() -> Response:
     statuses = CALLBACK_VIEWS[args.view]
     if statuses:
         query = query.where(Callback.status.in_(statuses))
+    query = access.scope_callbacks(query, _scope())
     rows = get_session().scalars(query.limit(PAGE_SIZE * 5)).all()
     return jsonify([_callback_out(r) for r in rows])
 
 
 def _callback(session: Session, callback_id: int) -> Callback:
-    found = session.get(Callback, callback_id)
+    found = access.find_callback_in(session, callback_id, _scope())
     if found is None:
         raise ApiError(404, f"no callback {callback_id}", ["callback_id"])
     return found
@@ -214,7 +255,7 @@ def _refused(session: Session, exc: actions.ActionRefused) -> ApiError:
 
 @api_route(
     "POST", CALLBACK + "/call-now", summary="Place the callback at the next dispatch",
-    roles=TECHNICIANS, answer=CallbackOut, errors=(409,),
+    roles=WORKERS, answer=CallbackOut, errors=(409,),
 )  # fmt: skip
 def callback_call_now(callback_id: int) -> Response:
     session = get_session()
@@ -228,7 +269,7 @@ def callback_call_now(callback_id: int) -> Response:
 
 @api_route(
     "POST", CALLBACK + "/cancel", summary="Cancel the callback (its ticket stays open)",
-    roles=TECHNICIANS, answer=CallbackOut, errors=(409,),
+    roles=WORKERS, answer=CallbackOut, errors=(409,),
 )  # fmt: skip
 def callback_cancel(callback_id: int) -> Response:
     session = get_session()
@@ -242,7 +283,7 @@ def callback_cancel(callback_id: int) -> Response:
 
 @api_route(
     "POST", CALLBACK + "/reschedule", summary="Move the callback to another moment",
-    roles=TECHNICIANS, body=RescheduleBody, answer=CallbackOut, errors=(409,),
+    roles=WORKERS, body=RescheduleBody, answer=CallbackOut, errors=(409,),
 )  # fmt: skip
 def callback_reschedule(callback_id: int) -> Response:
     payload = json_body(RescheduleBody)

@@ -9,6 +9,7 @@ from callbook.db import get_session
 from ivr.api.auth import current_actor, current_user
 from ivr.api.kit import ApiError, api_route, json_body
 from ivr.api.models import UserCreate, UserOut
+from ivr.runtime import structure_names
 from schedules import clock
 
 USER = "/users/<username>"
@@ -31,6 +32,12 @@ def users_list() -> Response:
 def users_create() -> tuple[Response, int]:
     payload = json_body(UserCreate)
     session = get_session()
+    structure = (payload.structure or "").strip() or None
+    if payload.role != "referent" and structure:
+        raise ApiError(422, "structure: for referents only", ["structure"])
+    if payload.role == "referent" and structure not in structure_names(session):
+        what = "unknown structure" if structure else "required for a referent"
+        raise ApiError(422, f"structure: {what}", ["structure"])
     try:
         user = create_user(
             session,
@@ -38,6 +45,7 @@ def users_create() -> tuple[Response, int]:
             payload.password,
             role=payload.role,
             display_name=payload.display_name,
+            structure=structure,
             actor=current_actor(),
             now=clock.now(),
         )

@@ -179,8 +179,8 @@ class ConsoleCall:
         if verb.tag == "Pause":
             self.seconds += _number(verb.get("length"), 1)
             return None
-        if verb.tag == "Play":
-            return None
+        if verb.tag in ("Play", "Start", "Stop"):
+            return None  # <Start>/<Stop>: a background transcription, nothing heard
         raise ProtocolError(f"unexpected verb <{verb.tag}>")
 
     def _hear(self, text: str) -> None:

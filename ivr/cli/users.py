@@ -23,7 +23,8 @@ def users_group() -> None:
     """Admin interface accounts: create, set a password, disable, list, API tokens.
 
     Roles: admin (everything), technician (tickets, callbacks, call book
-    notes, own on-call overrides), viewer (reports).
+    notes, own on-call overrides), viewer (reports), referent (the tickets
+    and callbacks of its structure only; escalates them to the national level).
     """
 
 
@@ -40,17 +41,34 @@ PASSWORD_STDIN = click.option(
 
 @users_group.command("create")
 @click.argument("username")
-@click.option("--role", type=ROLE, required=True, help="admin, technician or viewer.")
+@click.option("--role", type=ROLE, required=True, help="admin, technician, viewer or referent.")
 @click.option("--name", "display_name", default="", help="Display name (default: USERNAME).")
+@click.option(
+    "--structure",
+    default="",
+    help="A referent's structure: a structure key of the active configuration (required).",
+)
 @PASSWORD_STDIN
-def users_create(username: str, role: str, display_name: str, password_stdin: bool) -> None:
-    """Create account USERNAME with ROLE; the password is prompted (or read from stdin)."""
+def users_create(
+    username: str, role: str, display_name: str, structure: str, password_stdin: bool
+) -> None:
+    """Create account USERNAME with ROLE; the password is prompted (or read from stdin).
+
+    A referent needs --structure: it sees and handles that structure's tickets only.
+    """
     from callbook.accounts.users import UserError, create_user
     from callbook.db import session_scope
+    from ivr.runtime import structure_names
     from schedules import clock
 
-    password = _password(password_stdin)
+    if role != "referent" and structure:
+        raise click.UsageError("--structure is for referents only")
     with app_context(), session_scope() as session:
+        known = structure_names(session)
+        if role == "referent" and structure not in known:
+            what = f"unknown structure '{structure}'" if structure else "--structure is required"
+            raise click.UsageError(f"{what} for a referent (known: {', '.join(known) or 'none'})")
+        password = _password(password_stdin)
         try:
             user = create_user(
                 session,
@@ -58,12 +76,47 @@ def users_create(username: str, role: str, display_name: str, password_stdin: bo
                 password,
                 role=role,
                 display_name=display_name,
+                structure=structure or None,
                 actor=f"cli:{default_author()}",
                 now=clock.now(),
             )
         except UserError as exc:
             raise click.ClickException(f"{exc.field}: {exc}") from exc
-        click.echo(f"user {user.username} created ({user.role})")
+        where = f", structure {user.structure}" if user.structure else ""
+        click.echo(f"user {user.username} created ({user.role}{where})")
+
+
+@users_group.command("role")
+@click.argument("username")
+@click.argument("role", type=ROLE)
+@click.option(
+    "--structure", default="", help="The structure of a referent (required to become one)."
+)
+def users_role(username: str, role: str, structure: str) -> None:
+    """Give USERNAME the ROLE (and a referent its --structure); their open sessions end."""
+    from callbook.accounts.users import UserError, update_user
+    from callbook.db import session_scope
+    from ivr.runtime import structure_names
+    from schedules import clock
+
+    if role != "referent" and structure:
+        raise click.UsageError("--structure is for referents only")
+    with app_context(), session_scope() as session:
+        user = _user(session, username)
+        known = structure_names(session)
+        wanted = structure or (user.structure if user.role == "referent" else "")
+        if role == "referent" and wanted not in known:
+            what = f"unknown structure '{wanted}'" if wanted else "--structure is required"
+            raise click.UsageError(f"{what} for a referent (known: {', '.join(known) or 'none'})")
+        try:
+            update_user(
+                session, user, actor=f"cli:{default_author()}", now=clock.now(), role=role,
+                structure=wanted or None,
+            )  # fmt: skip
+        except UserError as exc:
+            raise click.ClickException(f"{exc.field}: {exc}") from exc
+        where = f", structure {user.structure}" if user.structure else ""
+        click.echo(f"user {user.username} is now {user.role}{where}")
 
 
 @users_group.command("set-password")
@@ -164,7 +217,7 @@ def users_token(username: str, revoke: bool) -> None:
 
 @users_group.command("list")
 def users_list() -> None:
-    """Every account: username, role, active or disabled, display name."""
+    """Every account: username, role, active or disabled, display name, a referent's structure."""
     from callbook.accounts.users import list_users
     from callbook.db import session_scope
 
@@ -174,7 +227,8 @@ def users_list() -> None:
             click.echo("no user yet: run `ivr users create NAME --role admin`", err=True)
         for user in users:
             state = "active" if user.active else "disabled"
-            click.echo(f"{user.username:<20} {user.role:<10} {state:<8} {user.display_name}")
+            where = f" [{user.structure}]" if user.structure else ""
+            click.echo(f"{user.username:<20} {user.role:<10} {state:<8} {user.display_name}{where}")
 
 
 def _user(session: Session, username: str) -> User:

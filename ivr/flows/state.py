@@ -27,6 +27,7 @@ WHISPER_ANSWER = "/voice/whisper-answer"
 VOICEMAIL = "/voice/voicemail"
 RECORDING_STATUS = "/voice/recording-status"
 TRANSCRIPTION = "/voice/transcription"
+TRANSCRIPTION_EVENTS = "/voice/transcription-events"
 CALLBACK_CHOICE = "/voice/callback-choice"
 
 Route = Literal["referent", "hotline", "oncall", "voicemail", "no_phone", "closed", "menu"]
@@ -71,6 +72,11 @@ class CallState(BaseModel):
     turn: int = Field(
         default=0,
         description="Steps run on this call so far: the action URLs of a step's TwiML carry it.",
+    )
+    transcription_url: str = Field(
+        default="",
+        description="Absolute URL of TRANSCRIPTION_EVENTS when voicemails are transcribed "
+        "(IVR_TRANSCRIPTION), set when the call starts; empty: no transcription.",
     )
 
     @property

@@ -6,8 +6,13 @@ when the sink returns one. An urgent message alerts the on-call technician
 now during an on-call window, otherwise when the next window opens; the
 caller is told which (`ivr.flows.routing.oncall_alert`, the sinks' rule
 too). Callers choose whether they want to be called back (unrequested
-callbacks are a common complaint). Twilio's own
-<Record transcribe> is English-only, so transcription is never asked for here.
+callbacks are a common complaint).
+
+Twilio's own <Record transcribe> is English-only, so it is never asked for.
+When the call's state carries a transcription URL (IVR_TRANSCRIPTION), the
+offer starts Twilio's real-time transcription in French on the caller's
+track just before <Record>; its pieces reach /voice/transcription-events
+and complete the ticket's message (`callbook.tickets.transcripts`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from ivr.flows.state import (
     Step,
     action,
 )
+
+TRANSCRIPTION_NAME = "voicemail"
+"""The name the transcription is started with, and stopped by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,8 @@ def offer(
     response = response or VoiceResponse()
     events = events if events is not None else []
     say(response, doc, _offer_prompt(state, doc))
+    if state.transcription_url:
+        _start_transcription(response, state.transcription_url)
     response.record(
         action=action(VOICEMAIL, state),
         method="POST",
@@ -76,6 +86,26 @@ def offer(
     response.hangup()
     events.append(Event("voicemail.offered", {"urgent": state.urgent}))
     return Step(response, state, events)
+
+
+def _start_transcription(response: VoiceResponse, url: str) -> None:
+    """<Start><Transcription>: the caller's words, in French, from the beep on.
+
+    Started after the prompt so that only the caller's message is
+    transcribed (the inbound track: our own prompts are never sent).
+    Final results only: partial ones would be dropped anyway.
+    """
+    start = response.start()
+    start.transcription(
+        name=TRANSCRIPTION_NAME,
+        track="inbound_track",
+        language_code="fr-FR",
+        status_callback_url=url,
+        status_callback_method="POST",
+        partial_results=False,
+        profanity_filter=False,
+        enable_automatic_punctuation=True,
+    )
 
 
 def _offer_prompt(state: CallState, doc: ConfigDocument) -> str:
@@ -111,6 +141,8 @@ def recorded(
 ) -> Step:
     """The <Record> action: hand the recording over, then offer a callback."""
     response = VoiceResponse()
+    if state.transcription_url:  # the message is over: nothing more to transcribe
+        response.stop().transcription(name=TRANSCRIPTION_NAME)
     events = [
         Event(
             "voicemail.recorded",

@@ -14,6 +14,7 @@ here, once, as its own typed records (`call_facts`, `status_report`,
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -22,6 +23,7 @@ from sqlalchemy import String
 from callbook.calls import CallFacts
 from callbook.calls.models import Call
 from callbook.calls.statuses import RecordingReport, StatusReport, TranscriptionReport
+from callbook.tickets.transcripts import TEXT_MAX, TranscriptReport
 
 
 def _text(limit: int) -> BeforeValidator:
@@ -80,6 +82,10 @@ CallStatus = Annotated[str, BeforeValidator(_call_status)]
 
 CALL_SID = r"^CA[0-9a-fA-F]{32}$"
 RECORDING_SID = r"^(RE[0-9a-fA-F]{32})?$"
+TRANSCRIPTION_SID = r"^([A-Z]{2}[0-9a-fA-F]{32})?$"
+"""A real-time transcription's sid (34 characters, as the column); its prefix is Twilio's."""
+TRANSCRIPTION_DATA_MAX = 4 * TEXT_MAX
+"""Twilio's JSON around one piece: longer is cut, so no longer JSON, so ignored."""
 
 
 class VoiceForm(BaseModel):
@@ -105,6 +111,70 @@ class VoiceForm(BaseModel):
     recording_status: Short = Field(default="", alias="RecordingStatus")
     transcription_text: Annotated[str, _text(5000)] = Field(default="", alias="TranscriptionText")
     transcription_status: Short = Field(default="", alias="TranscriptionStatus")
+
+
+def _sequence(value: Any) -> int | None:
+    """SequenceId: a count, or None when missing or odd (the piece cannot be placed)."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if 0 <= number < 2**31 else None
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+class TranscriptionEventForm(BaseModel):
+    """A real-time transcription's status callback (`<Start><Transcription>`)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    call_sid: str = Field(alias="CallSid", pattern=CALL_SID)
+    from_: Number = Field(default="", alias="From")
+    to: Number = Field(default="", alias="To")
+    event: Short = Field(default="", alias="TranscriptionEvent")
+    transcription_sid: str = Field(default="", alias="TranscriptionSid", pattern=TRANSCRIPTION_SID)
+    sequence_id: Annotated[int | None, BeforeValidator(_sequence)] = Field(
+        default=None, alias="SequenceId"
+    )
+    data: Annotated[str, BeforeValidator(lambda v: str(v)[:TRANSCRIPTION_DATA_MAX])] = Field(
+        default="", alias="TranscriptionData"
+    )
+    final: Annotated[bool, BeforeValidator(_flag)] = Field(default=False, alias="Final")
+    track: Short = Field(default="", alias="Track")
+
+
+def _transcript(data: str) -> str:
+    """The text of a piece's TranscriptionData ('' when it is not the JSON Twilio sends)."""
+    try:
+        parsed = json.loads(data) if data else {}
+    except ValueError:
+        return ""
+    text = parsed.get("transcript") if isinstance(parsed, dict) else None
+    if not isinstance(text, str):
+        return ""
+    return " ".join("".join(c if c.isprintable() else " " for c in text[:TEXT_MAX]).split())
+
+
+def transcript_report(form: TranscriptionEventForm) -> TranscriptReport | None:
+    """The piece to keep: final content of the caller's track with its place; else None.
+
+    Started and stopped events, partial results and pieces without a
+    transcription sid or a sequence number say nothing the message keeps.
+    """
+    if form.event != "transcription-content" or not form.final:
+        return None
+    if not form.transcription_sid or form.sequence_id is None:
+        return None
+    if form.track and form.track != "inbound_track":
+        return None
+    text = _transcript(form.data)
+    if not text:
+        return None
+    call = CallFacts(call_sid=form.call_sid, from_number=form.from_, to_number=form.to)
+    return TranscriptReport(call, form.transcription_sid, form.sequence_id, text)
 
 
 def call_facts(form: VoiceForm, call_sid: str = "") -> CallFacts:

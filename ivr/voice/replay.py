@@ -34,7 +34,8 @@ from callbook.calls import steps as call_steps
 from callbook.calls.statuses import RecordingReport, Report, StatusReport, TranscriptionReport
 from callbook.calls.steps import StepRecord
 from callbook.db import budget_half_spent, session_scope
-from callbook.tickets import Callback, Ticket
+from callbook.tickets import Callback, Ticket, transcripts
+from callbook.tickets.transcripts import TranscriptReport
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import Recording
@@ -164,6 +165,16 @@ def _report(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]
         aftercall.complete_message(session, report, at)
 
 
+def _transcript(session: Session, _doc: ConfigDocument | None, entry: dict[str, Any]) -> None:
+    """A piece of a real-time transcription (kept once: replaying it again is harmless)."""
+    raw = entry["report"]
+    report = TranscriptReport(
+        _call_of(raw["call"]), str(raw["transcription_sid"]), int(raw["sequence_id"]),
+        str(raw["text"]),
+    )  # fmt: skip
+    transcripts.record_piece(session, report, _at(entry))
+
+
 def _voicemail(session: Session, doc: ConfigDocument | None, entry: dict[str, Any]) -> None:
     state = CallState.model_validate(entry["state"])
     raw = entry["recording"]
@@ -192,6 +203,7 @@ _APPLY = {
     "status": _report,
     "recording": _report,
     "transcription": _report,
+    "transcript": _transcript,
     "voicemail": _voicemail,
     "callback": _callback,
 }

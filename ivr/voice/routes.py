@@ -30,10 +30,12 @@ from ivr.voice import steps
 from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import (
     CALL_SID,
+    TranscriptionEventForm,
     VoiceForm,
     call_facts,
     recording_report,
     status_report,
+    transcript_report,
     transcription_report,
 )
 from ivr.voice.steps import StepHandler
@@ -180,6 +182,20 @@ def recording_status() -> Response:
 @bp.post("/transcription")
 def transcription() -> Response:
     return _callback(transcription_report)
+
+
+@bp.post("/transcription-events")
+def transcription_events() -> Response:
+    """Real-time transcription events: a final piece completes the voicemail's message."""
+    try:
+        form = TranscriptionEventForm.model_validate(request.form.to_dict(flat=True))
+    except ValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        return Response(f"invalid webhook parameters: {fields}\n", 400, mimetype="text/plain")
+    report = transcript_report(form)
+    if report is None:  # started, stopped, partial or empty: nothing to keep
+        return Response(status=204)
+    return steps.record(report)
 
 
 @bp.post("/fallback")

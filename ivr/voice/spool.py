@@ -37,6 +37,7 @@ from flask import Flask, current_app
 from callbook.calls import CallFacts
 from callbook.calls.statuses import Report
 from callbook.calls.steps import StepRecord
+from callbook.tickets.transcripts import TranscriptReport
 from ivr.config import ConfigDocument
 from ivr.flows.state import CallState
 from ivr.flows.voicemail import CallbackSink, Recording, VoicemailSink
@@ -133,8 +134,8 @@ class Spool:
         payload = {"call": asdict(call), "record": _record_data(record), "request_key": key}
         return self.write("step", call.call_sid, at, payload)
 
-    def write_report(self, report: Report, at: datetime) -> str:
-        """A status, recording-status or transcription callback."""
+    def write_report(self, report: Report | TranscriptReport, at: datetime) -> str:
+        """A status, recording-status or transcription callback, or a transcript's piece."""
         return self.write(report.kind, report.call.call_sid, at, {"report": asdict(report)})
 
     # -- reading -------------------------------------------------------------------

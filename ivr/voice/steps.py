@@ -32,11 +32,14 @@ from callbook.calls import CallFacts, CallRow
 from callbook.calls import statuses as call_callbacks
 from callbook.calls import steps as call_steps
 from callbook.calls.steps import StepRecord
+from callbook.tickets import transcripts
+from callbook.tickets.transcripts import TranscriptReport
 from ivr.config import ConfigDocument
-from ivr.flows.state import CallState, Step
+from ivr.flows.state import TRANSCRIPTION_EVENTS, CallState, Step
 from ivr.flows.voicemail import CallbackSink, VoicemailSink
 from ivr.notify import events
 from ivr.runtime import current_config, last_known, last_known_config
+from ivr.twilio_adapter import webhook_url
 from ivr.voice import aftercall
 from ivr.voice.busy import numbers_in_use
 from ivr.voice.fallback import degraded_twiml
@@ -83,7 +86,7 @@ def run(
     return _in_spool(form, call, handler, now, g.pop("voice_state", None))
 
 
-def record(report: call_callbacks.Report) -> Response:
+def record(report: call_callbacks.Report | TranscriptReport) -> Response:
     """A status-type callback: its report written (or spooled); 204, unknown CallSids too."""
     now = clock.now()
     sid = report.call.call_sid
@@ -164,8 +167,11 @@ def _step_on(
         return call_steps.save_step(writer, call, step, now, key, seen=row)
 
 
-def _write_report(report: call_callbacks.Report, now: datetime) -> None:
-    if isinstance(report, call_callbacks.StatusReport):
+def _write_report(report: call_callbacks.Report | TranscriptReport, now: datetime) -> None:
+    if isinstance(report, TranscriptReport):
+        with calls.session() as session:
+            transcripts.record_piece(session, report, now)
+    elif isinstance(report, call_callbacks.StatusReport):
         with calls.writing() as writer:
             call_id = call_callbacks.record_status(writer, report, now)
             events.on_status(writer, report.status, call_id, now)
@@ -231,13 +237,20 @@ def _state_of(row: CallRow | None, call: CallFacts, revision: int, now: datetime
 
 
 def _start(call: CallFacts, revision: int, now: datetime) -> CallState:
-    """The state of a call the book knows nothing about yet."""
+    """The state of a call the book knows nothing about yet.
+
+    With IVR_TRANSCRIPTION on, it carries the absolute URL of the transcription
+    events, which the voicemail offer gives Twilio (`ivr.flows.voicemail`).
+    """
+    settings = current_app.config["IVR_SETTINGS"]
+    url = webhook_url(request, settings, TRANSCRIPTION_EVENTS) if settings.transcription else ""
     return CallState(
         call_sid=call.call_sid,
         caller=call.from_number,
         called=call.to_number,
         revision=revision,
         started_at=now,
+        transcription_url=url,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from callbook.calls import may_go_on
 from callbook.calls.models import Call, CallMotive
 from callbook.reports import in_period
-from callbook.tickets import OPEN_STATUSES, PRIORITY_RANK, Callback, Ticket
+from callbook.tickets import OPEN_STATUSES, PRIORITY_RANK, Callback, Ticket, TicketMessage
 
 DEADLINE_SOON = timedelta(hours=4)
 """A ticket due within this is "near its deadline" on the Today page."""
@@ -66,6 +66,9 @@ class TicketFilter:
     assignee: str = ""
     overdue: bool = False
     text: str = ""
+    """A ticket number, part of a caller's number or contact, or a word of a message."""
+    level: str = ""
+    """'local' or 'national' ('' for both)."""
 
 
 def ticket_search(f: TicketFilter, now: datetime) -> Select[tuple[Ticket]]:
@@ -83,10 +86,20 @@ def ticket_search(f: TicketFilter, now: datetime) -> Select[tuple[Ticket]]:
         query = query.where(Ticket.assignee == f.assignee)
     if f.overdue:
         query = query.where(Ticket.status.in_(OPEN_STATUSES), Ticket.deadline_at < now)
+    if f.level:
+        query = query.where(Ticket.level == f.level)
     if f.text:
         like = f"%{f.text}%"
+        in_messages = select(TicketMessage.ticket_id).where(
+            TicketMessage.ticket_id.is_not(None), TicketMessage.transcription.ilike(like)
+        )
         query = query.where(
-            or_(Ticket.number == f.text, Ticket.caller_number.like(like), Ticket.contact.like(like))
+            or_(
+                Ticket.number == f.text,
+                Ticket.caller_number.like(like),
+                Ticket.contact.like(like),
+                Ticket.id.in_(in_messages),
+            )
         )
     urgent_first = case((and_(Ticket.urgent, Ticket.status.in_(OPEN_STATUSES)), 0), else_=1)
     return query.order_by(
