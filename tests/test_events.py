@@ -16,9 +16,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from callbook.accounts.users import create_user
 from callbook.db import database, session_scope
 from callbook.outbox import OutboxMessage, store
 from callbook.tickets import Callback, Ticket, actions, dispatch
+from callbook.tickets.escalation import escalate
 from callbook.tickets.opening import schedule_callback
 from ivr.app import create_app
 from ivr.flows.state import CallState
@@ -267,3 +269,25 @@ def test_receiver_names_are_unique_and_read_from_the_environment(
     monkeypatch.setenv("IVR_WEBHOOK_RECEIVERS", json.dumps(twice[:1]))
     [glpi] = Settings().webhook_receivers
     assert glpi.url == "https://a.example.org" and SECRET not in repr(glpi)
+
+
+def test_an_escalation_is_an_event_of_its_own(app: Flask, helpdesk: Receiver) -> None:
+    note = "Blocage général des orientations depuis la mise à jour, plusieurs usagers."
+    with clock.frozen_at(T0):
+        number = voicemail(app)
+        with session_scope(app) as session:
+            referent = create_user(
+                session, "ref-auvergne", "Un mot de passe assez long pour passer", role="referent",
+                display_name="Sophie Durand", structure="auvergne", actor="test", now=clock.now(),
+            )  # fmt: skip
+            ticket = actions.find_ticket(session, number)
+            assert ticket is not None
+            escalate(session, ticket, referent, note, clock.now())
+        deliver(app)
+    bodies = verified(helpdesk)
+    assert [b["type"] for b in bodies] == ["ticket.created", "ticket.updated", "ticket.escalated"]
+    escalated = bodies[2]["data"]
+    assert escalated["level"] == "national"
+    assert escalated["escalation"] == {"by": "ref-auvergne", "at": "2026-12-08T09:00:00Z",
+                                       "note": note}  # fmt: skip
+    assert {"field": "level", "from": "local", "to": "national"} in bodies[1]["data"]["changes"]

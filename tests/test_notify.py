@@ -303,3 +303,38 @@ def test_a_new_ticket_costs_the_webhook_one_insert(app: Flask) -> None:
     assert len(statements) == len(without) + 1
     assert len(extra) == 1 and extra[0].startswith("INSERT INTO outbox")
     assert len(queued(app)) == 2  # the hotline's notice and Paul's acknowledgement
+
+
+def test_an_escalation_confirms_to_the_referents_and_tells_the_national_team(
+    app: Flask, smtp: SmtpServer, login_as: Any, clock_at: Any
+) -> None:
+    clock_at(paris(2026, 12, 8, 10, 0))
+    number = open_ticket(app, paris(2026, 12, 8, 9, 0), motive="usage")
+    smtp.inbox.messages.clear()
+    with session_scope(app) as session:
+        session.execute(OutboxMessage.__table__.delete())
+    referent = login_as("referent", "auvergne")
+    note = "L'usager ne peut plus valider ses orientations depuis la mise à jour de lundi."
+    answer = referent.post(
+        f"/admin/tickets/{number}/escalate",
+        data={"note": note, "csrf_token": referent.csrf_token},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    assert {(r.topic, r.recipient) for r in queued(app)} == {
+        ("escalation.confirmation", "sophie.durand@example.org"),
+        ("escalation.confirmation", "marc.roux@example.org"),
+        ("escalation.national", "hotline@example.org"),
+    }
+    deliver(app)
+    [notice] = smtp.inbox.to("hotline@example.org")
+    assert number in notice["Subject"] and "Auvergne" in notice["Subject"]
+    assert note in body(notice) and "Referent Test" in body(notice)
+    [confirmation] = smtp.inbox.to("sophie.durand@example.org")
+    assert confirmation["Subject"] == f"Ticket {number} transmis à l'assistance nationale"
+    # A refused escalation (already national) queues nothing more.
+    again = referent.post(
+        f"/admin/tickets/{number}/escalate",
+        data={"note": note + " Encore.", "csrf_token": referent.csrf_token},
+    )
+    assert again.status_code == 400 and "déjà au niveau national" in again.get_data(as_text=True)
+    assert len(queued(app)) == 3

@@ -16,6 +16,7 @@ from callbook.tickets.escalation import escalate
 from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pages_tickets import ticket_or_404, ticket_page
+from ivr.notify.escalation import queue_escalation_emails
 from schedules import clock
 
 NOTE_FIELD_MAX = ESCALATION_NOTE_MAX * 2
@@ -35,6 +36,7 @@ def ticket_escalate(number: str) -> str | tuple[str, int] | BaseResponse:
     except actions.ActionRefused as exc:
         session.rollback()
         return ticket_page(number, f"Escalade refusée : {exc}.", note=note)
+    queue_escalation_emails(session, found, user)
     session.commit()
     flash(f"Ticket {found.number} escaladé au niveau national.")
     return redirect(url_for("admin.ticket", number=found.number))

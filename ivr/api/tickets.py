@@ -39,6 +39,7 @@ from ivr.api.models import (
     TicketPatch,
     TicketQuery,
 )
+from ivr.notify.escalation import queue_escalation_emails
 from schedules import clock
 
 TICKET = "/tickets/<number>"
@@ -196,6 +197,7 @@ def ticket_escalate(number: str) -> Response:
     except actions.ActionRefused as exc:  # what is left to refuse is the note
         session.rollback()
         raise ApiError(422, str(exc), ["note"]) from exc
+    queue_escalation_emails(session, found, user)
     session.commit()
     return jsonify(_ticket_out(found))
 

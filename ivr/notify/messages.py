@@ -231,3 +231,33 @@ def escalation_emails(
         rows.append(email("escalation.national", key, national_email, subject,
                           "national_notice", values))  # fmt: skip
     return rows
+
+
+def ticket_escalated(
+    doc: ConfigDocument, settings: Settings, ticket: Ticket, escalated_by: str
+) -> list[NewMessage]:
+    """A ticket just escalated: the confirmation to the structure's referents (those with
+    an e-mail in the directory) and the notice to the national team (IVR_HOTLINE_EMAIL)."""
+    if not settings.email_enabled:
+        return []
+    structure = doc.structure(ticket.structure) if ticket.structure else None
+    referents = [doc.referent(key) for key in structure.referents] if structure else []
+    addresses = list(dict.fromkeys(r.email for r in referents if r is not None and r.email))
+    common = {
+        "service": doc.service.name,
+        "number": ticket.number,
+        "structure": structure.name if structure else _structure_name(doc, ticket.structure),
+        "motive": _motive_label(doc, ticket.motive),
+        "note": ticket.escalation_note,
+        "escalated_by": escalated_by,
+        "ticket_link": ticket_url(settings, ticket.number),
+        "event": ticket.escalated_at.isoformat() if ticket.escalated_at else "",
+    }
+    rows = escalation_emails(
+        **common,
+        referent_email=addresses[0] if addresses else "",
+        national_email=settings.hotline_email,
+    )
+    for address in addresses[1:]:
+        rows += escalation_emails(**common, referent_email=address, national_email="")
+    return rows
