@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbook import db
 from callbook.db.schema import expected_schema_version, schema_version, upgrade_database
-from ivr import admin, inputs, runtime, voice
+from ivr import admin, i18n, inputs, runtime, voice
 from ivr import api as json_api
 from ivr.settings import Settings, get_settings, session_secret
 
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["DATABASE_URL"] = settings.effective_database_url
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    i18n.init_app(app)  # French by default, English for those who chose it
     runtime.init_app(app)
     inputs.init_app(app)  # before any view: no NUL character in forms and API calls
     voice.init_app(app, settings)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from callbook.accounts.passwords import password_problem
 from callbook.db import Base
 from callbook.history.audit import record_audit
+from callbook.i18n import LOCALES
 
 ROLES = ("admin", "technician", "viewer")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -63,6 +64,8 @@ class User(Base):
     """Id of the configured technician this account acts as (own on-call overrides)."""
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     """Sessions started under another version have ended (see `end_sessions`)."""
+    locale: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr")
+    """The language of the admin and of the API's messages for this account (LOCALES)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -77,6 +80,7 @@ class User(Base):
             "role": self.role,
             "active": self.active,
             "technician": self.technician,
+            "locale": self.locale,
         }
 
 
@@ -178,9 +182,15 @@ def update_user(
     display_name: str | None = None,
     active: bool | None = None,
     technician: str | None = None,
+    locale: str | None = None,
 ) -> None:
     """Change what is given; `technician=""` unlinks the account from its technician."""
     before = user.public()
+    if locale is not None:
+        if locale not in dict(LOCALES):
+            known = ", ".join(dict(LOCALES))
+            raise UserError("locale", f"langue inconnue « {locale} » (connues : {known})")
+        user.locale = locale
     if role is not None:
         _check_role(role)
         user.role = role

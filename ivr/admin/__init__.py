@@ -19,6 +19,7 @@ from ivr.admin import csrf
 from ivr.admin.auth import current_user, deny_unmarked, has_role
 from ivr.admin.blueprint import bp
 from ivr.admin.nav import nav_links
+from ivr.admin.views.french import short_moment
 
 __all__ = ["bp", "init_app"]
 
@@ -69,12 +70,12 @@ def _globals() -> dict[str, object]:
 
 
 @bp.app_template_filter("localtime")
-def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """An aware instant shown in IVR_DEFAULT_TIMEZONE ('' for None)."""
+def localtime(value: datetime | None, seconds: bool = False) -> str:
+    """An aware instant shown in IVR_DEFAULT_TIMEZONE, by Babel ('' for None)."""
     if value is None:
         return ""
     zone = ZoneInfo(current_app.config["IVR_SETTINGS"].default_timezone)
-    return value.astimezone(zone).strftime(fmt)
+    return short_moment(value, zone, seconds=seconds)
 
 
 @bp.errorhandler(HTTPException)

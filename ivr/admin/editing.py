@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from ivr.admin.auth import current_user
@@ -85,7 +86,7 @@ def save(
         session.rollback()
         return FieldErrors.from_invalid(exc, prefix)
     session.commit()
-    flash(message + " Le brouillon n'est pas encore publié.")
+    flash(message + gettext(" Le brouillon n'est pas encore publié."))
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -50,7 +51,11 @@ def publish() -> Page:
                     errors.other.append(str(problem) if problem.path else problem.message)
         else:
             session.commit()
-            flash(f"Révision n° {rev.id} publiée : les appels l'utilisent dès maintenant.")
+            flash(
+                gettext(
+                    "Révision n° %(id)s publiée : les appels l'utilisent dès maintenant.", id=rev.id
+                )
+            )
             return redirect(url_for("admin.revision", number=rev.id))
     warnings = []
     if work.draft is not None and not errors.other:
@@ -59,7 +64,12 @@ def publish() -> Page:
         "admin/publish.html",
         work=work,
         changes=summarize(base, work.data) if work.draft is not None else [],
-        diff=yaml_diff(base, work.data, f"révision {work.active_id}", "brouillon"),
+        diff=yaml_diff(
+            base,
+            work.data,
+            gettext("révision %(active_id)s", active_id=work.active_id),
+            "brouillon",
+        ),
         warnings=warnings,
         errors=errors,
         comment=comment,
@@ -76,7 +86,7 @@ def discard() -> BaseResponse:
         record_audit(session, actor(), "draft", "draft", "discard", work.data, None)
         discard_draft(session)
         session.commit()
-        flash("Brouillon abandonné : les pages montrent de nouveau la révision active.")
+        flash(gettext("Brouillon abandonné : les pages montrent de nouveau la révision active."))
     return redirect(url_for("admin.publish"))
 
 
@@ -109,8 +119,8 @@ def revision(number: int) -> str:
         diff=yaml_diff(
             before,
             rev.document,
-            f"révision {number - 1}" if previous else "vide",
-            f"révision {number}",
+            gettext("révision %(value)s", value=number - 1) if previous else "vide",
+            gettext("révision %(number)s", number=number),
         ),
     )
 
@@ -125,8 +135,21 @@ def rollback(number: int) -> BaseResponse:
         abort(404)
     except ConfigInvalid as exc:
         session.rollback()
-        flash(f"La révision n° {number} n'est plus valide et reste inactive : {exc}", "error")
+        flash(
+            gettext(
+                "La révision n° %(number)s n'est plus valide et reste inactive : %(exc)s",
+                number=number,
+                exc=exc,
+            ),
+            "error",
+        )
         return redirect(url_for("admin.revision", number=number))
     session.commit()
-    flash(f"Révision n° {number} de nouveau active (à la place de la n° {was}).")
+    flash(
+        gettext(
+            "Révision n° %(number)s de nouveau active (à la place de la n° %(was)s).",
+            number=number,
+            was=was,
+        )
+    )
     return redirect(url_for("admin.history"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from flask import abort, render_template, request
+from flask_babel import gettext
 
 from callbook.db import get_session
 from ivr.admin.auth import READERS, require_role
@@ -28,7 +29,7 @@ def agenda() -> str | tuple[str, int]:
     source, label, doc = document_or_abort(get_session(), request.args.get("source", "active"))
     key = optional(request.args, "calendar") or doc.hotline.calendar
     if key not in doc.calendars:
-        abort(404, f"Calendrier inconnu : {key}")
+        abort(404, gettext("Calendrier inconnu : %(key)s", key=key))
     calendar = doc.calendar(key)
     error: FormError | None = None
     start = now

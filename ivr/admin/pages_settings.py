@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -21,8 +22,16 @@ from ivr.config.document import Hotline
 
 Page = str | BaseResponse | tuple[str, int]
 SECTIONS = ("service", "hotline", "menu", "tickets")
-PRIORITIES = (("urgent", "urgente"), ("high", "haute"), ("normal", "normale"), ("low", "basse"))
-STRATEGIES = (("simultaneous", "Tous en même temps"), ("sequential", "L'un après l'autre"))
+PRIORITIES = (
+    ("urgent", lazy_gettext("urgente")),
+    ("high", lazy_gettext("haute")),
+    ("normal", lazy_gettext("normale")),
+    ("low", lazy_gettext("basse")),
+)
+STRATEGIES = (
+    ("simultaneous", lazy_gettext("Tous en même temps")),
+    ("sequential", lazy_gettext("L'un après l'autre")),
+)
 # form field -> path in the document; "numbers" fields are lists, "checks" booleans
 PATHS = {
     "service_name": "service.name",
@@ -146,7 +155,7 @@ def settings() -> Page:
             errors = _errors(exc)
         else:
             session.commit()
-            flash("Réglages enregistrés. Le brouillon n'est pas encore publié.")
+            flash(gettext("Réglages enregistrés. Le brouillon n'est pas encore publié."))
             return redirect(url_for("admin.settings"))
     page = render_template(
         "admin/settings.html",

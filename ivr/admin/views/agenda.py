@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+from flask_babel import gettext
 
 from ivr.admin.views.french import day_label
-from ivr.admin.views.status import technician_names
+from ivr.admin.views.status import closed_reason, technician_names
 from ivr.config import ConfigDocument
 from schedules import Calendar, OnCallSchedule
 from schedules.instants import from_us, holiday_name, to_us
@@ -132,7 +133,7 @@ def agenda_day(doc: ConfigDocument, calendar_key: str, day: date) -> AgendaDay:
                 open_minutes=_overlap_minutes(open_intervals, to_us(moment), to_us(end)),
                 oncall_minutes=oncall_minutes,
                 on_duty=on_duty,
-                reason="" if reason is None else reason.text,
+                reason="" if reason is None else closed_reason(reason),
             )
         )
         moment = end
@@ -177,7 +178,7 @@ def weekly_lines(calendar: Calendar) -> list[WeeklyLine]:
     lines = []
     for weekday in Weekday:
         ranges = calendar.weekly.get(weekday, [])
-        text = ", ".join(str(r) for r in ranges) if ranges else "fermé"
+        text = ", ".join(str(r) for r in ranges) if ranges else gettext("fermé")
         lines.append(WeeklyLine(WEEKDAY_NAMES[weekday.value], text))
     return lines
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import format_date, format_percent, gettext, lazy_gettext
 from markupsafe import Markup, escape
 
 FAMILY_COLOURS = {
@@ -23,8 +24,8 @@ FAMILY_COLOURS = {
 FAMILY_LABELS = {
     "incident": "incident",
     "usage": "utilisation",
-    "account": "licence ou compte",
-    "evolution": "évolution",
+    "account": lazy_gettext("licence ou compte"),
+    "evolution": lazy_gettext("évolution"),
     "directory": "annuaire",
     "emergency": "urgence",
     "": "sans motif",
@@ -85,7 +86,7 @@ def stacked_bars(days: list[date], series: dict[str, list[int]]) -> Markup:
         name = FAMILY_LABELS.get(family, family)
         body.append(_text(x + 14, height - 5, name, "start"))
         x += 24 + 6 * len(name)
-    return _svg(width, height, "Appels par jour et par famille de motifs", body)
+    return _svg(width, height, gettext("Appels par jour et par famille de motifs"), body)
 
 
 def heat_map(grid: list[list[int]]) -> Markup:
@@ -101,7 +102,7 @@ def heat_map(grid: list[list[int]]) -> Markup:
             fill = f"rgba(46,134,193,{shade:.2f})" if value else "#f4f6f7"
             title = f"{WEEKDAY_SHORT[d]} {h} h : {value} appel(s)"
             body.append(_rect(left + h * cell, top + d * cell, cell - 2, cell - 2, fill, title))
-    return _svg(width, height, "Appels par jour de la semaine et par heure", body)
+    return _svg(width, height, gettext("Appels par jour de la semaine et par heure"), body)
 
 
 def answer_rate(days: list[date], answered: list[int], calls: list[int]) -> Markup:
@@ -121,8 +122,14 @@ def answer_rate(days: list[date], answered: list[int], calls: list[int]) -> Mark
         if calls[i]:
             rate = answered[i] / calls[i]
             h = rate * plot_h
-            title = f"{day:%d/%m} : {answered[i]}/{calls[i]} répondus ({rate:.0%})"
+            title = gettext(
+                "%(day)s : %(answered)s/%(calls)s répondus (%(rate)s)",
+                day=format_date(day, "dd/MM"),
+                answered=answered[i],
+                calls=calls[i],
+                rate=format_percent(rate),
+            )
             body.append(_rect(x, top + plot_h - h, bar, h, "#27ae60", title))
         if len(days) <= 16 or i % max(len(days) // 12, 1) == 0:
             body.append(_text(x + bar / 2, top + plot_h + 12, f"{day:%d/%m}", size=9))
-    return _svg(width, height, "Taux de réponse par jour", body)
+    return _svg(width, height, gettext("Taux de réponse par jour"), body)
