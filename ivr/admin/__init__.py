@@ -12,7 +12,7 @@ import pkgutil
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, current_app, g, render_template
 from werkzeug.exceptions import HTTPException
 
 from ivr.admin import csrf
@@ -21,7 +21,7 @@ from ivr.admin.blueprint import bp
 from ivr.admin.nav import nav_links
 from ivr.admin.views.french import short_moment
 
-__all__ = ["bp", "init_app"]
+__all__ = ["bp", "error_page", "init_app"]
 
 SESSION_HOURS = 12
 
@@ -79,5 +79,13 @@ def localtime(value: datetime | None, seconds: bool = False) -> str:
 
 
 @bp.errorhandler(HTTPException)
-def _error_page(exc: HTTPException) -> tuple[str, int]:
-    return render_template("admin/error.html", error=exc), exc.code or 500
+def error_page(exc: HTTPException) -> tuple[str, int]:
+    """The French (or the reader's) page for an HTTP error: 403, 404, 405, 500…
+
+    A description given to `abort` is shown; werkzeug's own (English) is not.
+    """
+    code = exc.code or 500
+    if code >= 500:
+        g.admin_user = None  # the page must not need the database that may have failed
+    detail = exc.description if exc.description != type(exc).description else ""
+    return render_template("admin/error.html", error=exc, code=code, detail=detail), code

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ivr.admin.auth import current_user
 from ivr.admin.drafts import Working, save_edit
 from ivr.config import ConfigInvalid
+from ivr.i18n import current_locale
 
 
 class FieldErrors:
@@ -34,11 +35,12 @@ class FieldErrors:
         or about another part of the document is shown above the form.
         """
         errors = cls()
+        locale = current_locale()
         for problem in exc.problems:
             if prefix and problem.path.startswith(prefix + "."):
-                errors.add(problem.path[len(prefix) + 1 :], problem.message)
+                errors.add(problem.path[len(prefix) + 1 :], problem.in_locale(locale))
             else:
-                errors.other.append(str(problem))
+                errors.other.append(problem.sentence(locale))
         return errors
 
     def add(self, field: str, message: str) -> None:

@@ -21,6 +21,7 @@ from ivr.admin.diffs import short, summarize, yaml_diff
 from ivr.admin.drafts import PublishRefused, publish_draft, roll_back, working
 from ivr.admin.editing import FieldErrors, actor
 from ivr.config import ConfigInvalid, coverage_warnings, validate_document
+from ivr.i18n import current_locale
 from schedules import clock
 
 Page = str | BaseResponse | tuple[str, int]
@@ -46,9 +47,11 @@ def publish() -> Page:
         except PublishRefused as exc:
             for problem in exc.problems:
                 if problem.path == "comment":
-                    errors.add("comment", problem.message)
+                    errors.add("comment", problem.in_locale(current_locale()))
+                elif problem.path:
+                    errors.other.append(problem.sentence(current_locale()))
                 else:
-                    errors.other.append(str(problem) if problem.path else problem.message)
+                    errors.other.append(problem.in_locale(current_locale()))
         else:
             session.commit()
             flash(
@@ -59,7 +62,10 @@ def publish() -> Page:
             return redirect(url_for("admin.revision", number=rev.id))
     warnings = []
     if work.draft is not None and not errors.other:
-        warnings = [str(w) for w in coverage_warnings(validate_document(work.data), clock.now())]
+        warnings = [
+            w.sentence(current_locale())
+            for w in coverage_warnings(validate_document(work.data), clock.now())
+        ]
     page = render_template(
         "admin/publish.html",
         work=work,

@@ -19,6 +19,7 @@ from ivr.admin.drafts import save_edit, working
 from ivr.admin.editing import FieldErrors, actor, split_list
 from ivr.config import ConfigInvalid
 from ivr.config.document import Hotline
+from ivr.i18n import current_locale
 
 Page = str | BaseResponse | tuple[str, int]
 SECTIONS = ("service", "hotline", "menu", "tickets")
@@ -123,9 +124,9 @@ def _errors(exc: ConfigInvalid) -> FieldErrors:
     errors = FieldErrors()
     for problem in exc.problems:
         if problem.path.split(".")[0] in SECTIONS:
-            errors.add(problem.path, problem.message)
+            errors.add(problem.path, problem.in_locale(current_locale()))
         else:
-            errors.other.append(str(problem))
+            errors.other.append(problem.sentence(current_locale()))
     return errors
 
 
