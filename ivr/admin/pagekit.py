@@ -61,6 +61,24 @@ def percent(value: float | None) -> str:
     return "—" if value is None else format_percent(value)
 
 
+@bp.app_template_filter("motive_name")
+def motive_name(key: str | None, doc: ConfigDocument | None) -> str:
+    """A motive's label in the configuration (its key when it is gone, '—' for none)."""
+    if not key:
+        return "—"
+    found = next((m for m in doc.motives if m.key == key), None) if doc is not None else None
+    return found.label if found is not None else key
+
+
+@bp.app_template_filter("structure_name")
+def structure_name(key: str | None, doc: ConfigDocument | None) -> str:
+    """A structure's name in the configuration (its id when it is gone, '—' for none)."""
+    if not key:
+        return "—"
+    found = next((s for s in doc.structures if s.id == key), None) if doc is not None else None
+    return found.name if found is not None else key
+
+
 def document_or_abort(session: Session, source: str) -> tuple[str, str, ConfigDocument]:
     """`chosen_document`, answering 409 with the reason when nothing can be read."""
     try:
@@ -75,6 +93,14 @@ def active_or_abort(session: Session) -> tuple[int, ConfigDocument]:
         return active_document(session)
     except NoDocument as exc:
         abort(409, gettext("Configuration illisible : %(reason)s", reason=exc))
+
+
+def active_or_none(session: Session) -> ConfigDocument | None:
+    """The active document, or None when it cannot be read (names then show as keys)."""
+    try:
+        return active_document(session)[1]
+    except NoDocument:
+        return None
 
 
 def default_zone() -> ZoneInfo:

@@ -27,7 +27,7 @@ from callbook.tickets import (
 )
 from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
-from ivr.admin.pagekit import active_or_abort, default_zone
+from ivr.admin.pagekit import active_or_abort, active_or_none, default_zone
 from ivr.admin.views import queries
 from ivr.admin.views.forms import FormError, optional, parse_local_datetime
 from ivr.i18n import label
@@ -131,6 +131,7 @@ def _ticket_page(number: str, error: str = "") -> str | tuple[str, int]:
         open_statuses=OPEN_STATUSES,
         assignees=_assignees(session),
         error=error,
+        doc=active_or_none(session),
     )
     return (page, 400) if error else page
 

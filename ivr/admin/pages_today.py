@@ -39,6 +39,7 @@ def _page(error: FormError | None = None) -> str | tuple[str, int]:
         "now": now,
         "zone": zone,
         "revision": revision,
+        "doc": doc,
         "states": status.opening_states(doc, now),
         "duty": status.duty(doc, now),
         "closure": status.closure_state(doc, now),

@@ -198,4 +198,7 @@ def describe(
 
 def sentence(path: str, message: str, locale: str = DEFAULT_LOCALE) -> str:
     """'structure n° 1 › calendrier : calendrier inconnu « x »' for a person."""
-    return f"{field_label(path, locale)} : {message}"
+    return gettext("%(field)s : %(message)s", locale) % {
+        "field": field_label(path, locale),
+        "message": message,
+    }
