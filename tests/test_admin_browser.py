@@ -131,7 +131,7 @@ def test_admin_edits_previews_publishes_and_rolls_back(
     page.click("#referent-auvergne-durand >> text=Sophie Durand")
     page.fill("#f-numbers", "04 73")
     page.click("text=Enregistrer dans le brouillon")
-    expect(page.locator("#e-numbers")).to_contain_text("is not a valid phone number")
+    expect(page.locator("#e-numbers")).to_contain_text("n'est pas un numéro de téléphone valable")
     shot(page, "03-referent-refused")
     page.fill("#f-numbers", "04 65 71 99 99\n04 65 71 10 21")
     page.click("text=Enregistrer dans le brouillon")
