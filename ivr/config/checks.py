@@ -8,49 +8,16 @@ discover an uncovered on-call night only when a call fails.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from callbook.i18n import N_, gettext
+from callbook.i18n import N_
 from ivr.config.document import ConfigDocument
-from ivr.config.messages import sentence
+from ivr.config.messages import Problem, problem
 from schedules import Calendar
 from schedules.instants import Interval, wall_to_us
 
 WARNING_HORIZON_DAYS = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One error or warning, with the dotted path of what it is about.
-
-    `message` is French. When `template` is set, the message is `template %
-    params` and another locale reads `in_locale(locale)` from the catalogs.
-    """
-
-    path: str
-    message: str
-    template: str = ""
-    params: tuple[tuple[str, object], ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.path or '(document)'}: {self.message}"
-
-    def in_locale(self, locale: str) -> str:
-        """The message in `locale` (French when there is no translation)."""
-        if not self.template:
-            return gettext(self.message, locale)
-        return gettext(self.template, locale) % dict(self.params)
-
-    def sentence(self, locale: str = "fr") -> str:
-        """'structure n° 1 › calendrier : calendrier inconnu « x »': the field named in words."""
-        return sentence(self.path, self.in_locale(locale), locale)
-
-
-def problem(path: str, template: str, **params: object) -> Problem:
-    """A Problem whose French `template` is translated in the catalogs (see `in_locale`)."""
-    return Problem(path, template % params, template, tuple(params.items()))
 
 
 def _dupes(values: list[str]) -> list[str]:

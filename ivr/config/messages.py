@@ -12,6 +12,7 @@ codes stay as they are for the JSON API.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from callbook.i18n import DEFAULT_LOCALE, N_, gettext
@@ -202,3 +203,35 @@ def sentence(path: str, message: str, locale: str = DEFAULT_LOCALE) -> str:
         "field": field_label(path, locale),
         "message": message,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One error or warning, with the dotted path of what it is about.
+
+    `message` is French. When `template` is set, the message is `template %
+    params` and another locale reads `in_locale(locale)` from the catalogs.
+    """
+
+    path: str
+    message: str
+    template: str = ""
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.path or '(document)'}: {self.message}"
+
+    def in_locale(self, locale: str) -> str:
+        """The message in `locale` (French when there is no translation)."""
+        if not self.template:
+            return gettext(self.message, locale)
+        return gettext(self.template, locale) % dict(self.params)
+
+    def sentence(self, locale: str = "fr") -> str:
+        """'structure n° 1 › calendrier : calendrier inconnu « x »': the field named in words."""
+        return sentence(self.path, self.in_locale(locale), locale)
+
+
+def problem(path: str, template: str, **params: object) -> Problem:
+    """A Problem whose French `template` is translated in the catalogs (see `in_locale`)."""
+    return Problem(path, template % params, template, tuple(params.items()))
