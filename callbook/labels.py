@@ -122,6 +122,8 @@ _FR: Mapping[str, Mapping[str, str]] = {
     },
     "ticket_action": {
         "created": N_("Ouverture"),
+        "callback.scheduled": N_("Rappel programmé"),
+        "alert.scheduled": N_("Alerte programmée"),
         "merged": N_("Nouveau message ajouté"),
         "status": N_("Changement de statut"),
         "assigned": N_("Attribution"),

@@ -10,6 +10,7 @@ IVR_DEFAULT_TIMEZONE. The voice is always French and does not come here.
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import Flask, g, has_request_context
 from flask_babel import Babel, get_locale
 
@@ -38,6 +39,11 @@ def request_locale() -> str:
 def label(kind: str, code: str | None) -> str:
     """`callbook.labels.label` in the language of this request."""
     return labels.label(kind, code, current_locale())
+
+
+def babel_locale() -> Locale:
+    """The request's locale as Babel's object (French outside a request)."""
+    return Locale.parse(current_locale())
 
 
 def current_locale() -> str:

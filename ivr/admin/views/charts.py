@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import format_date, format_percent, gettext, lazy_gettext
+from babel.dates import format_date
+from babel.numbers import format_percent
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
+
+from ivr.i18n import babel_locale
 
 FAMILY_COLOURS = {
     "incident": "#c0392b",
@@ -124,10 +128,10 @@ def answer_rate(days: list[date], answered: list[int], calls: list[int]) -> Mark
             h = rate * plot_h
             title = gettext(
                 "%(day)s : %(answered)s/%(calls)s répondus (%(rate)s)",
-                day=format_date(day, "dd/MM"),
+                day=format_date(day, "dd/MM", locale=babel_locale()),
                 answered=answered[i],
                 calls=calls[i],
-                rate=format_percent(rate),
+                rate=format_percent(rate, locale=babel_locale()),
             )
             body.append(_rect(x, top + plot_h - h, bar, h, "#27ae60", title))
         if len(days) <= 16 or i % max(len(days) // 12, 1) == 0:

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_date, gettext
+from flask_babel import gettext
+
+from ivr.admin.views.french import short_date
 
 
 class FormError(ValueError):
@@ -78,8 +80,8 @@ def date_range(args: Mapping[str, str], default: tuple[date, date]) -> tuple[dat
             "to",
             gettext(
                 "la fin (%(last)s) précède le début (%(first)s)",
-                last=format_date(last),
-                first=format_date(first),
+                last=short_date(last),
+                first=short_date(first),
             ),
         )
     if (last - first).days > 366:
