@@ -19,7 +19,7 @@ from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.diffs import short, summarize, yaml_diff
 from ivr.admin.drafts import PublishRefused, publish_draft, roll_back, working
-from ivr.admin.editing import FieldErrors, actor
+from ivr.admin.editing import FieldErrors, Shown, actor
 from ivr.config import ConfigInvalid, coverage_warnings, validate_document
 from ivr.i18n import current_locale
 from schedules import clock
@@ -49,7 +49,7 @@ def publish() -> Page:
                 if problem.path == "comment":
                     errors.add("comment", problem.in_locale(current_locale()))
                 elif problem.path:
-                    errors.other.append(problem.sentence(current_locale()))
+                    errors.other.append(Shown(str(problem), problem.sentence(current_locale())))
                 else:
                     errors.other.append(problem.in_locale(current_locale()))
         else:

@@ -16,7 +16,7 @@ from callbook.db import get_session
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import save_edit, working
-from ivr.admin.editing import FieldErrors, actor, split_list
+from ivr.admin.editing import FieldErrors, Shown, actor, split_list
 from ivr.config import ConfigInvalid
 from ivr.config.document import Hotline
 from ivr.i18n import current_locale
@@ -126,7 +126,7 @@ def _errors(exc: ConfigInvalid) -> FieldErrors:
         if problem.path.split(".")[0] in SECTIONS:
             errors.add(problem.path, problem.in_locale(current_locale()))
         else:
-            errors.other.append(problem.sentence(current_locale()))
+            errors.other.append(Shown(str(problem), problem.sentence(current_locale())))
     return errors
 
 
