@@ -232,3 +232,18 @@ def test_admin_dates_are_formatted_by_babel(app: Flask, login_as: Login) -> None
     with clock.frozen_at(paris(2026, 12, 1, 10, 0)):
         html = page(login_as("admin"), "/admin/today")
     assert "mardi 1er décembre 2026 à 10:00" in html
+
+
+def test_the_command_line_switches_a_user_to_english(
+    app: Flask, login_as: Login, runner: object
+) -> None:
+    login_as("viewer")
+    switched = runner.invoke("users", "locale", "viewer1", "en")  # type: ignore[attr-defined]
+    assert switched.exit_code == 0 and "English" in switched.output
+    listed = runner.invoke("users", "list")  # type: ignore[attr-defined]
+    assert re.search(r"^viewer1\s+Viewer\s+active\s+en\s+Viewer Test$", listed.output, re.M)
+    refused = runner.invoke("users", "locale", "viewer1", "de")  # type: ignore[attr-defined]
+    assert refused.exit_code == 2
+    with session_scope(app) as session:
+        user = get_user(session, "viewer1")
+        assert user is not None and user.locale == "en"
