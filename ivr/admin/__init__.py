@@ -12,7 +12,7 @@ import pkgutil
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.admin import csrf
@@ -47,6 +47,8 @@ def init_app(app: Flask) -> None:
 
 @bp.before_request
 def _guard() -> None:
+    if request.endpoint != "admin.static":
+        current_user()  # loaded before any word is translated: the page's language is theirs
     deny_unmarked()
 
 

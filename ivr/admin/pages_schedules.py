@@ -16,7 +16,7 @@ from ivr.admin.auth import READERS, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import document_or_abort
 from ivr.admin.views import agenda as views
-from ivr.admin.views.agenda import WEEKDAY_NAMES
+from ivr.admin.views.agenda import weekday_names
 from ivr.admin.views.forms import FormError, optional, parse_date
 from ivr.admin.views.status import technician_names
 from schedules import clock
@@ -54,7 +54,7 @@ def agenda() -> str | tuple[str, int]:
         year=calendar.local_day(start).year,
         schedule=schedule,
         rota_names=technician_names(doc, tuple(schedule.rota.members)) if schedule else (),
-        weekday_names=WEEKDAY_NAMES,
+        weekday_names=weekday_names(),
         handovers=views.next_handovers(doc, start),
         agenda=views.agenda(doc, key, start),
         start_day=calendar.local_day(start),

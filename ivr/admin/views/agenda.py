@@ -16,21 +16,26 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+from babel.dates import get_day_names
 from flask_babel import gettext
 
 from ivr.admin.views.french import day_label
 from ivr.admin.views.status import closed_reason, technician_names
 from ivr.config import ConfigDocument
+from ivr.i18n import babel_locale
 from schedules import Calendar, OnCallSchedule
 from schedules.instants import from_us, holiday_name, to_us
 from schedules.ranges import Weekday
 
 HOUR = timedelta(hours=1)
 AGENDA_DAYS = 14
-WEEKDAY_NAMES = {
-    "mon": "lundi", "tue": "mardi", "wed": "mercredi", "thu": "jeudi",
-    "fri": "vendredi", "sat": "samedi", "sun": "dimanche",
-}  # fmt: skip
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekday_names() -> dict[str, str]:
+    """'mon' -> 'lundi' ('Monday'): Babel's names in the reader's language."""
+    names = get_day_names("wide", locale=babel_locale())
+    return {key: names[i] for i, key in enumerate(WEEKDAYS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +184,7 @@ def weekly_lines(calendar: Calendar) -> list[WeeklyLine]:
     for weekday in Weekday:
         ranges = calendar.weekly.get(weekday, [])
         text = ", ".join(str(r) for r in ranges) if ranges else gettext("fermé")
-        lines.append(WeeklyLine(WEEKDAY_NAMES[weekday.value], text))
+        lines.append(WeeklyLine(weekday_names()[weekday.value], text))
     return lines
 
 
