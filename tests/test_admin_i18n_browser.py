@@ -94,6 +94,12 @@ def admin_pages(app: Flask, seeded: dict[str, str]) -> list[str]:
         "/admin/motives/usage",
         "/admin/technicians/alice",
         "/admin/contacts/0",
+        "/admin/tickets?status=all",
+        "/admin/callbacks?view=all",
+        "/admin/calls?from=2026-12-20&to=2026-12-27",
+        "/admin/simulate?at=2026-12-25T09:30&motive=emergency&caller=06+12+34+56+78",
+        "/admin/simulate?at=2026-12-22T10:00&motive=usage&department=63",
+        "/admin/simulate?at=2026-12-22T21:00&motive=incident&answer=no-answer",
     }
     return sorted(pages)
 
