@@ -136,6 +136,11 @@ def test_config_errors_in_english_for_an_english_user(app: Flask, login_as: Logi
     refused = admin.post("/admin/directory/structures/new", data=structure)
     assert refused.status_code == 422
     assert "unknown referent “nobody-here”" in visible(refused.get_data(as_text=True))
+    silent = structure | {"support": "no_phone", "referents": ""}
+    refused = admin.post("/admin/directory/structures/new", data=silent)
+    assert refused.status_code == 422
+    words = visible(refused.get_data(as_text=True))
+    assert "a structure without phone support needs a redirect message" in words
 
 
 def _token(app: Flask, login_as: Login, role: str, locale: str = "fr") -> str:

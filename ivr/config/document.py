@@ -14,6 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from callbook.i18n import N_
 from ivr.config.fields import DepartmentCode, Identifier, PhoneNumber
 from ivr.config.prompts import Prompts
 from schedules import Calendar, OnCallSchedule
@@ -94,11 +95,14 @@ class Structure(Strict):
     def _support(self) -> Self:
         if self.support == "no_phone" and not self.redirect_message.strip():
             raise ValueError(
-                "une structure sans assistance téléphonique a besoin d'un message de redirection"
+                N_(
+                    "une structure sans assistance téléphonique "
+                    "a besoin d'un message de redirection"
+                )
             )
         if self.support == "phone" and not self.referents:
             raise ValueError(
-                "une structure avec assistance téléphonique a besoin d'au moins un référent"
+                N_("une structure avec assistance téléphonique a besoin d'au moins un référent")
             )
         return self
 
@@ -144,7 +148,7 @@ class Motive(Strict):
     def _keywords(cls, words: list[str]) -> list[str]:
         cleaned = [w.strip().lower() for w in words]
         if any(not w for w in cleaned):
-            raise ValueError("un mot-clé est vide")
+            raise ValueError(N_("un mot-clé est vide"))
         return cleaned
 
 

@@ -9,6 +9,8 @@ from typing import Annotated
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator
 
+from callbook.i18n import N_
+
 # National notations are tried against the overseas departments first: their
 # prefixes (0262, 0596, 0692…) are theirs alone, while libphonenumber also
 # accepts some of them as mainland numbers. Mainland numbers (04 73…) are not
@@ -21,7 +23,7 @@ def to_e164(value: object) -> str:
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("un numéro de téléphone est obligatoire")
+        raise ValueError(N_("un numéro de téléphone est obligatoire"))
     for region in _REGIONS:
         try:
             parsed = phonenumbers.parse(value, region)
