@@ -74,6 +74,9 @@ def test_an_english_user_reads_english_labels_dates_and_navigation(
     assert "Thursday, December 24, 2026 at 5:45" in call  # Babel's English date and time
     callbacks = visible(page(admin, "/admin/callbacks"))
     assert "Callback requested" in callbacks and "Call now" in callbacks
+    with clock.frozen_at(paris(2026, 12, 1, 10, 0)):
+        schedules = visible(page(admin, "/admin/schedules"))
+    assert "Christmas Day" in schedules and "Monday" in schedules
     # A French user of the same service still reads French.
     assert "Rappel demandé" in visible(page(login_as("technician"), "/admin/callbacks"))
 

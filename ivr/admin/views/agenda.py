@@ -193,8 +193,17 @@ def public_holidays(spec: str | None, year: int) -> list[tuple[date, str]]:
     if not spec:
         return []
     country, _, subdiv = spec.partition("/")
-    table = holidays_lib.country_holidays(country, subdiv=subdiv or None, years=year, language="fr")
+    table = holidays_lib.country_holidays(
+        country, subdiv=subdiv or None, years=year, language=_holiday_language(country)
+    )
     return sorted(table.items())
+
+
+def _holiday_language(country: str) -> str:
+    """The reader's language for the holidays' names, when the library knows it."""
+    wanted = "fr" if babel_locale().language == "fr" else "en_US"
+    known = holidays_lib.country_holidays(country).supported_languages
+    return wanted if wanted in known else "fr"
 
 
 @dataclass(frozen=True, slots=True)
