@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, redirect, request, url_for
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from callbook import db
 from callbook.db.schema import expected_schema_version, schema_version, upgrade_database
-from ivr import admin, inputs, runtime, voice
+from ivr import admin, i18n, inputs, runtime, voice
 from ivr import api as json_api
 from ivr.notify import events
 from ivr.settings import Settings, get_settings, session_secret
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["DATABASE_URL"] = settings.effective_database_url
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    i18n.init_app(app)  # French by default, English for those who chose it
     events.install(app)  # helpdesk events queued with the changes that cause them
     runtime.init_app(app)
     inputs.init_app(app)  # before any view: no NUL character in forms and API calls
@@ -41,6 +44,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         _prepare_embedded(app)
     # `ivr serve` forks its workers after this: none may inherit a connection.
     db.database(app).engine.dispose()
+
+    app.register_error_handler(HTTPException, _http_error)
+
+    @app.get("/")
+    def root() -> BaseResponse:
+        return redirect(url_for("admin.home"))
 
     @app.get("/healthz")
     def healthz() -> tuple[object, int]:
@@ -56,6 +65,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(status="degraded" if waiting else "ok", config=config, spool=spool), 200
 
     return app
+
+
+def _http_error(exc: HTTPException) -> object:
+    """Errors outside a blueprint's own handlers (routing errors, 500s): JSON under
+    the API, the webhooks' own answers under /voice, a French page elsewhere."""
+    if request.path == json_api.kit.PREFIX or request.path.startswith(json_api.kit.PREFIX + "/"):
+        return json_api.http_error(exc)
+    if request.path.startswith("/voice/"):
+        return exc
+    return admin.error_page(exc)
 
 
 def _prepare_embedded(app: Flask) -> None:

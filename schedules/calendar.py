@@ -79,9 +79,9 @@ class DateException(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.end is not None and self.end < self.start:
-            raise ValueError(f"exception '{self.label}' ends ({self.end}) before it starts")
+            raise ValueError(f"l'exception « {self.label} » finit ({self.end}) avant de commencer")
         if self.kind == "opening" and not self.ranges:
-            raise ValueError(f"opening '{self.label}' needs its hours (ranges)")
+            raise ValueError(f"l'ouverture « {self.label} » a besoin de ses plages horaires")
         return self
 
     @property
@@ -127,8 +127,8 @@ class Calendar(BaseModel):
         for before, after in pairwise(ordered):
             if after.start <= before.last_day:
                 raise ValueError(
-                    f"exceptions '{before.label}' and '{after.label}' overlap "
-                    f"({after.start} is inside both)"
+                    f"les exceptions « {before.label} » et « {after.label} » se chevauchent "
+                    f"(le {after.start} est dans les deux)"
                 )
         return self
 

@@ -50,10 +50,10 @@ def parse_minutes(text: str, *, allow_24: bool = False) -> int:
     """'09:30' (or '9h30') -> 570. '24:00' is accepted only as an end of day."""
     match = _HHMM.match(text)
     if not match:
-        raise ValueError(f"'{text}' is not a time of day (expected HH:MM)")
+        raise ValueError(f"« {text} » n'est pas une heure (HH:MM attendu)")
     hours, minutes = int(match.group(1)), int(match.group(2))
     if minutes >= 60 or hours > 24 or (hours == 24 and (minutes or not allow_24)):
-        raise ValueError(f"'{text}' is not a valid time of day")
+        raise ValueError(f"« {text} » n'est pas une heure valable")
     return hours * 60 + minutes
 
 
@@ -80,7 +80,7 @@ class TimeRange(BaseModel):
         if isinstance(value, str):
             parts = value.split("-")
             if len(parts) != 2:
-                raise ValueError(f"'{value}' is not a range (expected HH:MM-HH:MM)")
+                raise ValueError(f"« {value} » n'est pas une plage (HH:MM-HH:MM attendu)")
             value = {"start": parts[0], "end": parts[1]}
         if isinstance(value, dict):
             out = dict(value)
@@ -98,13 +98,13 @@ class TimeRange(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> TimeRange:
         if not 0 <= self.start < MINUTES_PER_DAY:
-            raise ValueError(f"start {self.start} is outside the day")
+            raise ValueError(f"le début {self.start} est hors de la journée")
         if not 0 < self.end <= MINUTES_PER_DAY:
-            raise ValueError(f"end {self.end} is outside the day")
+            raise ValueError(f"la fin {self.end} est hors de la journée")
         if self.end <= self.start:
             raise ValueError(
-                f"range {format_minutes(self.start)}-{format_minutes(self.end)} "
-                "ends before it starts"
+                f"la plage {format_minutes(self.start)}-{format_minutes(self.end)} "
+                "finit avant de commencer"
             )
         return self
 
@@ -125,7 +125,7 @@ def check_no_overlap(ranges: list[TimeRange]) -> list[TimeRange]:
     ordered = sorted(ranges, key=lambda r: r.start)
     for before, after in pairwise(ordered):
         if after.start < before.end:
-            raise ValueError(f"ranges {before} and {after} overlap")
+            raise ValueError(f"les plages {before} et {after} se chevauchent")
     return ordered
 
 
@@ -136,7 +136,9 @@ def _check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone '{name}' (expected an IANA name)") from exc
+        raise ValueError(
+            f"fuseau horaire inconnu « {name} » (nom IANA attendu, par exemple Europe/Paris)"
+        ) from exc
     return name
 
 
@@ -147,9 +149,9 @@ def _check_holiday_spec(spec: str) -> str:
     country, _, subdiv = spec.partition("/")
     supported = holidays_lib.list_supported_countries()
     if country not in supported:
-        raise ValueError(f"unknown holiday country '{country}'")
+        raise ValueError(f"pays inconnu pour les jours fériés : « {country} »")
     if subdiv and subdiv not in supported[country]:
-        raise ValueError(f"unknown holiday subdivision '{subdiv}' for {country}")
+        raise ValueError(f"subdivision inconnue « {subdiv} » pour {country}")
     return spec
 
 

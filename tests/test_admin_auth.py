@@ -128,7 +128,7 @@ def test_cli_creates_lists_and_changes_users(app: Flask, runner: IvrRunner) -> N
     )
     assert created.exit_code == 0, created.output
     listed = runner.invoke("users", "list")
-    assert re.search(r"^bob\s+technician\s+active\s+Bob Martin$", listed.output, re.MULTILINE)
+    assert re.search(r"^bob\s+Technician\s+active\s+fr\s+Bob Martin$", listed.output, re.MULTILINE)
     short = runner.invoke("users", "set-password", "bob", "--password-stdin", input="short\n")
     assert short.exit_code == 1 and "password" in short.output
     again = runner.invoke(

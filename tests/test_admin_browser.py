@@ -131,7 +131,7 @@ def test_admin_edits_previews_publishes_and_rolls_back(
     page.click("#referent-auvergne-durand >> text=Sophie Durand")
     page.fill("#f-numbers", "04 73")
     page.click("text=Enregistrer dans le brouillon")
-    expect(page.locator("#e-numbers")).to_contain_text("is not a valid phone number")
+    expect(page.locator("#e-numbers")).to_contain_text("n'est pas un numéro de téléphone valable")
     shot(page, "03-referent-refused")
     page.fill("#f-numbers", "04 65 71 99 99\n04 65 71 10 21")
     page.click("text=Enregistrer dans le brouillon")
@@ -177,11 +177,11 @@ def test_admin_edits_previews_publishes_and_rolls_back(
     page.click("nav >> text=Historique")
     expect(page.locator("#revision-2")).to_contain_text("pause 12:30-13:30 le lundi")
     expect(page.locator("#revision-2")).to_contain_text("claire")
-    expect(page.locator("#revision-2")).to_contain_text("active")
+    expect(page.locator("#revision-2")).to_contain_text("Active")
     shot(page, "10-history")
     page.click("nav >> text=Journal d'audit")
     entry = page.locator(".audit-entry").first
-    expect(entry).to_contain_text("publication")
+    expect(entry).to_contain_text("Publication")
     expect(entry).to_contain_text("claire")
     expect(entry).to_contain_text("+33465719999")
     shot(page, "11-audit")
@@ -190,7 +190,7 @@ def test_admin_edits_previews_publishes_and_rolls_back(
     entry.locator("text=revenir à la révision n° 1").click()
     page.click("button:text('Revenir à cette révision')")
     expect(page.locator(".flash")).to_contain_text("Révision n° 1 de nouveau active")
-    expect(page.locator("#revision-1")).to_contain_text("active")
+    expect(page.locator("#revision-1")).to_contain_text("Active")
     shot(page, "12-rolled-back")
     with session_scope(app) as session:  # type: ignore[arg-type]
         assert active_revision_id(session) == 1

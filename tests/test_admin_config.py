@@ -117,7 +117,7 @@ def test_an_invalid_number_is_shown_next_to_its_field(app: Flask, admin: FlaskCl
     assert status == 422
     errors = field_errors(html)
     assert list(errors) == ["numbers"]
-    assert "'04 73' is not a valid phone number" in errors["numbers"][0]
+    assert "« 04 73 » n'est pas un numéro de téléphone valable" in errors["numbers"][0]
     assert 'name="numbers"' in html and "04 73</textarea>" in html  # the input is kept
     assert draft_data(app) is None  # nothing stored
 
@@ -169,7 +169,7 @@ def test_unknown_time_zone_and_referent_are_named(admin: FlaskClient) -> None:
     }
     status, _, html = post(admin, "/admin/directory/structures/auvergne", structure)
     assert status == 422
-    assert field_errors(html) == {"referents": ["unknown referent 'nobody'"]}
+    assert field_errors(html) == {"referents": ["référent inconnu « nobody »"]}
 
 
 def test_a_structure_without_phone_needs_its_message(admin: FlaskClient) -> None:
@@ -183,7 +183,7 @@ def test_a_structure_without_phone_needs_its_message(admin: FlaskClient) -> None
     }
     status, _, html = post(admin, "/admin/directory/structures/bretagne", structure)
     assert status == 422
-    assert "redirect_message" in html and "needs a redirect_message" in html
+    assert "redirect_message" in html and "a besoin d&#39;un message de redirection" in html
 
 
 def test_motive_digit_clash_and_prompt_placeholder(admin: FlaskClient) -> None:
@@ -254,7 +254,7 @@ def test_publish_history_and_rollback(app: Flask, admin: FlaskClient) -> None:
         ("admin1", "config", "1", "rollback"),
     ]
     audit = admin.get("/admin/audit").get_data(as_text=True)
-    assert "nouveau numéro de M. Roux" in audit and "retour arrière" in audit
+    assert "nouveau numéro de M. Roux" in audit and "Retour arrière" in audit
     assert (
         admin.post("/admin/history/99/activate", data={"csrf_token": admin.csrf_token}).status_code
         == 404
@@ -271,7 +271,7 @@ def test_discarding_the_draft(app: Flask, admin: FlaskClient) -> None:
 
 def test_deleting_a_referent_still_in_use_is_refused(app: Flask, admin: FlaskClient) -> None:
     status, _, html = post(admin, "/admin/directory/referents/moselle-klein/delete", {})
-    assert status == 422 and "unknown referent &#39;moselle-klein&#39;" in html
+    assert status == 422 and "référent inconnu « moselle-klein »" in html
     assert draft_data(app) is None
 
 
@@ -384,7 +384,7 @@ def test_adding_and_refusing_an_exceptional_closure(app: Flask, admin: FlaskClie
     )
     status, _, html = post(admin, "/admin/calendars/hotline", form)
     assert status == 422
-    assert "ends (2026-12-20) before it starts" in html.split('id="exception-2"')[1]
+    assert "finit (2026-12-20) avant de commencer" in html.split('id="exception-2"')[1]
     # Clearing a row's date and label removes it.
     form = calendar_form("hotline", admin)
     form.update({"exc-0-start": "", "exc-0-end": "", "exc-0-label": ""})

@@ -73,7 +73,7 @@ def test_a_bad_technician_field_is_named(
 
 def test_a_technician_in_the_rota_cannot_be_removed(app: Flask, admin: FlaskClient) -> None:
     status, _, html = post(admin, "/admin/technicians/bruno/delete", {})
-    assert status == 422 and "unknown technician &#39;bruno&#39;" in html
+    assert status == 422 and "technicien inconnu « bruno »" in html
     assert draft_data(app) is None
     assert post(admin, "/admin/technicians/nobody/delete", {})[0] == 404
 
@@ -126,7 +126,7 @@ def test_a_bad_contact_is_named(
     assert status == 422
     assert list(field_errors(html)) == ([field] if field else [])
     if not field:
-        assert "listed twice" in html
+        assert "figure deux fois" in html
     assert draft_data(app) is None
 
 

@@ -68,7 +68,7 @@ def test_ticket_list_filters(login_as: Login, tickets: list[str]) -> None:
 def test_ticket_detail_player_history_and_callbacks(login_as: Login, tickets: list[str]) -> None:
     page = login_as("technician").get(f"/admin/tickets/{tickets[0]}").get_data(as_text=True)
     assert f'src="/admin/tickets/{tickets[0]}/recordings/' in page and "<audio" in page
-    assert "callback.scheduled" in page and "created" in page
+    assert "Rappel programmé" in page and "Ouverture" in page  # callback.scheduled, created
     assert "28/12/2026 09:30" in page  # the callback, at the Auvergne structure's opening
 
 

@@ -203,4 +203,4 @@ def test_charts_are_inline_svg_with_escaped_labels() -> None:
     grid[4][9] = 3
     assert "ven 9 h : 3 appel(s)" in str(charts.heat_map(grid))
     rate = str(charts.answer_rate(days, [1, 0], [2, 0]))
-    assert "24/12 : 1/2 répondus (50%)" in rate and rate.count("<rect") == 1
+    assert "24/12 : 1/2 répondus (50\xa0%)" in rate and rate.count("<rect") == 1

@@ -72,10 +72,10 @@ def test_a_broken_file_is_refused_with_every_problem(runner: IvrRunner, tmp_path
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert any(
-        line.startswith("structures.0.calendar: unknown calendar 'atlantide'") for line in lines
+        line.startswith("structures.0.calendar: calendrier inconnu « atlantide »") for line in lines
     )
-    assert "motives: keypad digit 1 is used by several motives" in lines
-    assert any(line.startswith("referents.1.numbers.0: '04 65' is not") for line in lines)
+    assert "motives: la touche 1 sert à plusieurs motifs" in lines
+    assert any(line.startswith("referents.1.numbers.0: « 04 65 » n'est pas") for line in lines)
     assert "the active revision is unchanged (3 problems)" in lines[-1]
     assert len(history(runner)) == 1
     assert active_line(runner).lstrip().startswith("1 ")
@@ -173,7 +173,7 @@ def test_unreadable_files(runner: IvrRunner, tmp_path: Path) -> None:
     not_yaml.write_text("service:\n  name: [unclosed\n", encoding="utf-8")
     result = runner.invoke("config", "check", str(not_yaml))
     assert result.exit_code == 1
-    assert "(document): not valid YAML at line" in result.output
+    assert "(document): YAML illisible (ligne" in result.output
 
 
 def test_check_validates_and_warns_without_storing(runner: IvrRunner, tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_check_validates_and_warns_without_storing(runner: IvrRunner, tmp_path: 
     result = runner.invoke("config", "check", str(path))
     assert result.exit_code == 0
     assert result.stdout == f"{path}: valid\n"
-    assert "warning: oncall: nobody reachable on duty" in result.output
+    assert "warning: oncall: personne de joignable pour la fenêtre d'astreinte" in result.output
     data["motives"][0]["digit"] = "12"
     result = runner.invoke("config", "check", str(write_yaml(path, data)))
     assert result.exit_code == 1
@@ -199,4 +199,4 @@ def test_import_prints_coverage_warnings(runner: IvrRunner, tmp_path: Path) -> N
     result = runner.invoke("config", "import", str(write_yaml(tmp_path / "q.yaml", data)))
     assert result.exit_code == 0
     assert result.stdout == "revision 2 active\n"
-    assert "warning: oncall: nobody reachable on duty" in result.output
+    assert "warning: oncall: personne de joignable pour la fenêtre d'astreinte" in result.output

@@ -85,59 +85,67 @@ def test_every_problem_listed_at_once(demo: dict[str, Any]) -> None:
     data["technicians"][0]["numbers"] = ["01 99 00 10 00"]  # the service's own number
     data["calendars"]["hotline"]["weekly"]["mon"] = ["09:00-12:00", "11:00-13:00"]  # overlap
     problems = problems_of(data)
-    assert "unknown calendar 'nowhere'" in problems["structures.0.calendar"]
-    assert "keypad digit 1" in problems["motives"]
+    assert "calendrier inconnu « nowhere »" in problems["structures.0.calendar"]
+    assert "la touche 1 sert à plusieurs motifs" in problems["motives"]
     assert (
-        "department 63 is claimed by both 'auvergne' and 'moselle'"
+        "le département 63 est revendiqué par « auvergne » et par « moselle »"
         in problems["structures.1.departments"]
     )
-    assert "not a valid phone number" in problems["referents.0.numbers.0"]
-    assert "routing loop" in problems["technicians.0.numbers.0"]
-    assert "overlap" in problems["calendars.hotline.weekly.mon"]
+    assert "n'est pas un numéro de téléphone valable" in problems["referents.0.numbers.0"]
+    assert "tournerait en boucle" in problems["technicians.0.numbers.0"]
+    assert "se chevauchent" in problems["calendars.hotline.weekly.mon"]
 
 
 def test_empty_rota_and_unknown_technician(demo: dict[str, Any]) -> None:
     data = copy.deepcopy(demo)
     data["oncall"]["schedule"]["rota"]["members"] = []
-    assert "at least 1" in problems_of(data)["oncall.schedule.rota.members"]
+    assert "au moins 1 élément" in problems_of(data)["oncall.schedule.rota.members"]
     data["oncall"]["schedule"]["rota"]["members"] = ["alice", "zoe"]
-    assert "unknown technician 'zoe'" in problems_of(data)["oncall.schedule.rota.members.1"]
+    assert "technicien inconnu « zoe »" in problems_of(data)["oncall.schedule.rota.members.1"]
 
 
 @pytest.mark.parametrize(
     ("mutate", "path", "message"),
     [
-        (lambda d: d["structures"][3].pop("redirect_message"), "structures.3", "redirect_message"),
+        (
+            lambda d: d["structures"][3].pop("redirect_message"),
+            "structures.3",
+            "message de redirection",
+        ),
         (
             lambda d: d["structures"][0].update(referents=["ghost"]),
             "structures.0.referents.0",
-            "unknown referent",
+            "référent inconnu",
         ),
         (
             lambda d: d["structures"][0].update(departments=["6"]),
             "structures.0.departments.0",
-            "not a department code",
+            "n'est pas un numéro de département",
         ),
         (
             lambda d: d["contacts"][0].update(structure="ghost"),
             "contacts.0.structure",
-            "unknown structure",
+            "structure inconnue",
         ),
         (
             lambda d: d["hotline"].update(numbers=["01 99 00 10 00"]),
             "hotline.numbers.0",
-            "routing loop",
+            "tournerait en boucle",
         ),
         (lambda d: d["prompts"].update(welcome="Bonjour {nom}"), "prompts", "unknown placeholder"),
         (
             lambda d: d["calendars"]["hotline"].update(timezone="Europe/Lutece"),
             "calendars.hotline.timezone",
-            "unknown time zone",
+            "fuseau horaire inconnu",
         ),
-        (lambda d: d.update(oncall=None), "oncall", "no on-call is configured"),
-        (lambda d: d.update(surprise=1), "surprise", "unknown section"),
-        (lambda d: d.pop("service"), "service", "required"),
-        (lambda d: d["motives"][0].update(digit="12"), "motives.0.digit", "pattern"),
+        (lambda d: d.update(oncall=None), "oncall", "aucune astreinte n'est configurée"),
+        (lambda d: d.update(surprise=1), "surprise", "section inconnue"),
+        (lambda d: d.pop("service"), "service", "obligatoire"),
+        (
+            lambda d: d["motives"][0].update(digit="12"),
+            "motives.0.digit",
+            "la forme n'est pas reconnue",
+        ),
     ],
 )
 def test_bad_cases_name_their_path(
@@ -152,7 +160,7 @@ def test_bad_cases_name_their_path(
 
 
 def test_not_a_mapping_and_bad_yaml() -> None:
-    assert "mapping" in problems_of(["a list"])[""]
+    assert "ensemble de sections" in problems_of(["a list"])[""]
     with pytest.raises(ConfigInvalid, match="line 2"):
         load_yaml_text("service:\n  name: [unclosed\n")
 
@@ -177,9 +185,9 @@ def test_coverage_warnings(demo: dict[str, Any]) -> None:
     )
     warnings = coverage_warnings(validate_document(data), datetime(2026, 3, 20, tzinfo=UTC))
     messages = [str(w) for w in warnings]
-    assert any("no referent of 'auvergne'" in m for m in messages)
-    assert any("nobody reachable on duty" in m for m in messages)
-    assert any("2026-03-29 at 02:30 falls in the DST gap" in m for m in messages)
+    assert any("aucun référent de « auvergne »" in m for m in messages)
+    assert any("personne de joignable pour la fenêtre d'astreinte" in m for m in messages)
+    assert any("la relève du 29/03/2026 à 02:30 tombe dans l'heure sautée" in m for m in messages)
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ def test_api_refuses_a_nul_after_the_token_check(app: Flask) -> None:
     assert listed.status_code == 422 and listed.json == {
         "error": "status: the NUL character is not allowed",
         "fields": ["status"],
+        "message": "Certaines valeurs sont refusées.",
     }
     body = client.put("/api/v1/calls/CA1/note", json={"note": "a\u0000b"}, headers=auth)
     assert body.status_code == 422 and body.json["fields"] == ["body"]

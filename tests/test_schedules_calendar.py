@@ -196,17 +196,17 @@ def test_rejects_naive_datetimes(hotline: Calendar) -> None:
 @pytest.mark.parametrize(
     ("document", "field", "message"),
     [
-        ({"timezone": "Europe/Atlantis"}, "timezone", "unknown time zone"),
-        ({"holidays": "FR/99"}, "holidays", "unknown holiday subdivision"),
-        ({"holidays": "XX"}, "holidays", "unknown holiday country"),
-        ({"weekly": {"mon": ["09:00-12:00", "11:00-14:00"]}}, "weekly.mon", "overlap"),
-        ({"weekly": {"mon": ["12:00-09:00"]}}, "weekly.mon.0", "ends before it starts"),
-        ({"weekly": {"mon": ["9h-12h"]}}, "weekly.mon.0", "not a time of day"),
+        ({"timezone": "Europe/Atlantis"}, "timezone", "fuseau horaire inconnu"),
+        ({"holidays": "FR/99"}, "holidays", "subdivision inconnue"),
+        ({"holidays": "XX"}, "holidays", "pays inconnu"),
+        ({"weekly": {"mon": ["09:00-12:00", "11:00-14:00"]}}, "weekly.mon", "se chevauchent"),
+        ({"weekly": {"mon": ["12:00-09:00"]}}, "weekly.mon.0", "finit avant de commencer"),
+        ({"weekly": {"mon": ["9h-12h"]}}, "weekly.mon.0", "n'est pas une heure"),
         ({"weekly": {"funday": ["09:00-12:00"]}}, "weekly.funday.[key]", "mon"),
         (
             {"exceptions": [{"kind": "opening", "start": "2026-05-14", "label": "x"}]},
             "exceptions.0",
-            "needs its hours",
+            "a besoin de ses plages horaires",
         ),
         (
             {
@@ -216,7 +216,7 @@ def test_rejects_naive_datetimes(hotline: Calendar) -> None:
                 ]
             },
             "",
-            "overlap",
+            "se chevauchent",
         ),
     ],
 )

@@ -103,7 +103,7 @@ def test_next_window(oncall: OnCallSchedule) -> None:
         (
             {"members": ["a"], "anchor": "2026-01-05", "handover_time": "9"},
             "rota.handover_time",
-            "time",
+            "n'est pas une heure",
         ),
     ],
 )

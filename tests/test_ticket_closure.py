@@ -153,7 +153,7 @@ def test_resolving_on_the_admin_page_cancels_the_callback(
     assert [(actor, entity_id, action) for actor, entity_id, action, *_ in audit(app, "callback")
             ] == [("technician1", str(cb), "cancel")]  # fmt: skip
     page = tech.get(f"/admin/tickets/{resolved}").get_data(as_text=True)
-    assert "callback.canceled" in page
+    assert "Rappel annulé" in page  # the history's callback.canceled, in words
     # Reopened, the ticket's callback can be started again by hand.
     form["status"] = "in_progress"
     assert tech.post(f"/admin/tickets/{resolved}/status", data=form).status_code == 302

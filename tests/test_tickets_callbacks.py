@@ -425,7 +425,7 @@ def test_technician_starts_cancels_and_reschedules(
     phone.step("/voice/callback-choice", {"Digits": "1"})
     cb = callbacks(app)[0].id
     listed = runner.invoke("callbacks", "list")
-    assert f"{cb:>6}  pending" in listed.output and "2026-12-28 09:00" in listed.output
+    assert f"{cb:>6}  To call back" in listed.output and "2026-12-28 09:00" in listed.output
     moved = runner.invoke("callbacks", "reschedule", str(cb), "2026-12-28 14:00")
     assert moved.exit_code == 0 and "due 2026-12-28 14:00" in moved.output
     assert runner.invoke("callbacks", "cancel", str(cb)).exit_code == 0

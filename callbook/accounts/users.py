@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from callbook.accounts.passwords import password_problem
 from callbook.db import Base
 from callbook.history.audit import record_audit
+from callbook.i18n import LOCALES
 
 ROLES = ("admin", "technician", "viewer", "referent")
 STRUCTURE_LENGTH = 64
@@ -68,6 +69,8 @@ class User(Base):
     """A referent's structure (a key of the configuration): the only tickets it sees."""
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     """Sessions started under another version have ended (see `end_sessions`)."""
+    locale: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr")
+    """The language of the admin and of the API's messages for this account (LOCALES)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -83,6 +86,7 @@ class User(Base):
             "active": self.active,
             "technician": self.technician,
             "structure": self.structure,
+            "locale": self.locale,
         }
 
 
@@ -188,12 +192,18 @@ def update_user(
     active: bool | None = None,
     technician: str | None = None,
     structure: str | None = None,
+    locale: str | None = None,
 ) -> None:
     """Change what is given; `technician=""` unlinks the account from its technician.
 
     A referent keeps its structure unless another is given; any other role has none.
     """
     before = user.public()
+    if locale is not None:
+        if locale not in dict(LOCALES):
+            known = ", ".join(dict(LOCALES))
+            raise UserError("locale", f"langue inconnue « {locale} » (connues : {known})")
+        user.locale = locale
     if role is not None:
         _check_role(role)
         user.role = role

@@ -12,7 +12,7 @@ import pkgutil
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from callbook.labels import label
@@ -20,8 +20,9 @@ from ivr.admin import csrf
 from ivr.admin.auth import current_user, deny_unmarked, has_role
 from ivr.admin.blueprint import bp
 from ivr.admin.nav import nav_links
+from ivr.admin.views.french import short_moment
 
-__all__ = ["bp", "init_app"]
+__all__ = ["bp", "error_page", "init_app"]
 
 SESSION_HOURS = 12
 
@@ -57,6 +58,8 @@ def gettext_identity(text: str, **values: object) -> str:
 
 @bp.before_request
 def _guard() -> None:
+    if request.endpoint != "admin.static":
+        current_user()  # loaded before any word is translated: the page's language is theirs
     deny_unmarked()
 
 
@@ -85,14 +88,22 @@ def _globals() -> dict[str, object]:
 
 
 @bp.app_template_filter("localtime")
-def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """An aware instant shown in IVR_DEFAULT_TIMEZONE ('' for None)."""
+def localtime(value: datetime | None, seconds: bool = False) -> str:
+    """An aware instant shown in IVR_DEFAULT_TIMEZONE, by Babel ('' for None)."""
     if value is None:
         return ""
     zone = ZoneInfo(current_app.config["IVR_SETTINGS"].default_timezone)
-    return value.astimezone(zone).strftime(fmt)
+    return short_moment(value, zone, seconds=seconds)
 
 
 @bp.errorhandler(HTTPException)
-def _error_page(exc: HTTPException) -> tuple[str, int]:
-    return render_template("admin/error.html", error=exc), exc.code or 500
+def error_page(exc: HTTPException) -> tuple[str, int]:
+    """The French (or the reader's) page for an HTTP error: 403, 404, 405, 500…
+
+    A description given to `abort` is shown; werkzeug's own (English) is not.
+    """
+    code = exc.code or 500
+    if code >= 500:
+        g.admin_user = None  # the page must not need the database that may have failed
+    detail = exc.description if exc.description != type(exc).description else ""
+    return render_template("admin/error.html", error=exc, code=code, detail=detail), code

@@ -13,6 +13,7 @@ import hmac
 import secrets
 
 from flask import Flask, abort, request, session
+from flask_babel import gettext
 
 SESSION_KEY = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -35,7 +36,7 @@ def check_csrf() -> None:
     if not isinstance(expected, str) or not hmac.compare_digest(
         given.encode("utf-8"), expected.encode("utf-8")
     ):
-        abort(400, "Jeton CSRF absent ou invalide : rechargez la page et recommencez.")
+        abort(400, gettext("Jeton CSRF absent ou invalide : rechargez la page et recommencez."))
 
 
 def init_app(app: Flask) -> None:

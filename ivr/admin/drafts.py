@@ -12,6 +12,7 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from callbook.history.audit import record_audit
@@ -109,12 +110,16 @@ def publish_draft(session: Session, work: Working, comment: str, *, actor: str) 
     base = active.document if active is not None else {}
     problems: list[Problem] = []
     if work.draft is None:
-        problems.append(Problem("", "Aucun brouillon : rien à publier."))
+        problems.append(Problem("", gettext("Aucun brouillon : rien à publier.")))
     if not comment.strip():
-        problems.append(Problem("comment", "Dites en une phrase ce qui change et pourquoi."))
+        problems.append(
+            Problem("comment", gettext("Dites en une phrase ce qui change et pourquoi."))
+        )
     if work.draft is not None and not summarize(base, work.data):
         problems.append(
-            Problem("", "Le brouillon est identique à la révision active : rien à publier.")
+            Problem(
+                "", gettext("Le brouillon est identique à la révision active : rien à publier.")
+            )
         )
     doc = None
     try:

@@ -7,11 +7,30 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash
+from flask_babel import gettext
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from ivr.admin.auth import current_user
 from ivr.admin.drafts import Working, save_edit
 from ivr.config import ConfigInvalid
+from ivr.i18n import current_locale
+
+
+class Shown(str):
+    """A problem shown above a form. As a string it is "path: message", which some
+    pages take apart to move a problem next to its field; a page shows `sentence`,
+    the field named in words ("structure n° 1 › référent n° 2 : référent inconnu")."""
+
+    sentence: str
+
+    def __new__(cls, text: str, sentence: str) -> Shown:
+        shown = super().__new__(cls, text)
+        shown.sentence = sentence
+        return shown
+
+    def __html__(self) -> Markup:
+        return escape(self.sentence)
 
 
 class FieldErrors:
@@ -33,11 +52,13 @@ class FieldErrors:
         or about another part of the document is shown above the form.
         """
         errors = cls()
+        locale = current_locale()
         for problem in exc.problems:
             if prefix and problem.path.startswith(prefix + "."):
-                errors.add(problem.path[len(prefix) + 1 :], problem.message)
+                errors.add(problem.path[len(prefix) + 1 :], problem.in_locale(locale))
             else:
-                errors.other.append(str(problem))
+                text = f"{problem.path or '(document)'}: {problem.in_locale(locale)}"
+                errors.other.append(Shown(text, problem.sentence(locale)))
         return errors
 
     def add(self, field: str, message: str) -> None:
@@ -85,7 +106,7 @@ def save(
         session.rollback()
         return FieldErrors.from_invalid(exc, prefix)
     session.commit()
-    flash(message + " Le brouillon n'est pas encore publié.")
+    flash(message + gettext(" Le brouillon n'est pas encore publié."))
     return None
 
 

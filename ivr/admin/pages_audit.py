@@ -12,26 +12,8 @@ from ivr.admin.diffs import Change, summarize
 
 PAGE_SIZE = 100
 
-ENTITIES = {
-    "config": "configuration",
-    "draft": "brouillon",
-    "user": "utilisateur",
-    "ticket": "ticket",
-    "callback": "rappel",
-    "outbox": "envoi",
-    "call": "appel",
-}
-ACTIONS = {
-    "publish": "publication",
-    "rollback": "retour arrière",
-    "edit": "modification",
-    "discard": "abandon",
-    "create": "création",
-    "update": "modification",
-    "disable": "désactivation",
-    "set-password": "nouveau mot de passe",
-    "resend": "renvoi",
-}
+ENTITIES = ("config", "draft", "user", "ticket", "callback", "call", "caller", "token", "outbox")
+"""Kinds of audited objects offered by the filter (labels: `callbook.labels`, audit_entity)."""
 
 
 def entry_changes(entry: AuditEntry) -> list[Change]:
@@ -57,6 +39,5 @@ def audit() -> str:
         entity=entity or "",
         actor=actor or "",
         entities=ENTITIES,
-        actions=ACTIONS,
         entry_changes=entry_changes,
     )

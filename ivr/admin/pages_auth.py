@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.accounts.users import LoginLocked, authenticate
@@ -28,11 +29,13 @@ def login() -> str | BaseResponse | tuple[str, int]:
         )
     except LoginLocked as exc:
         minutes = max(1, int((exc.until - now).total_seconds() // 60) + 1)
-        message = f"Trop d'essais infructueux : réessayez dans {minutes} minute(s)."
+        message = gettext(
+            "Trop d'essais infructueux : réessayez dans %(minutes)s minute(s).", minutes=minutes
+        )
         return render_template("admin/login.html", error=message, next=target), 429
     session.commit()  # failures are counted even when the answer is a refusal
     if user is None:
-        error = "Identifiant ou mot de passe incorrect."
+        error = gettext("Identifiant ou mot de passe incorrect.")
         return render_template("admin/login.html", error=error, next=target), 401
     login_user(user)
     return redirect(safe_next(target))
@@ -42,7 +45,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
 @require_role(*READERS, "referent")
 def logout() -> BaseResponse:
     logout_user()
-    flash("Vous êtes déconnecté.")
+    flash(gettext("Vous êtes déconnecté."))
     return redirect(url_for("admin.login"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -20,13 +21,13 @@ MAX_ROWS = 500
 KINDS = (("closure", "fermeture"), ("opening", "ouverture"))
 
 DAYS = (
-    ("mon", "Lundi"),
-    ("tue", "Mardi"),
-    ("wed", "Mercredi"),
-    ("thu", "Jeudi"),
-    ("fri", "Vendredi"),
-    ("sat", "Samedi"),
-    ("sun", "Dimanche"),
+    ("mon", lazy_gettext("Lundi")),
+    ("tue", lazy_gettext("Mardi")),
+    ("wed", lazy_gettext("Mercredi")),
+    ("thu", lazy_gettext("Jeudi")),
+    ("fri", lazy_gettext("Vendredi")),
+    ("sat", lazy_gettext("Samedi")),
+    ("sun", lazy_gettext("Dimanche")),
 )
 
 
@@ -35,7 +36,7 @@ def _users(data: dict[str, Any]) -> dict[str, list[str]]:
     used: dict[str, list[str]] = {}
     hotline = data.get("hotline", {}).get("calendar")
     if hotline:
-        used.setdefault(hotline, []).append("assistance nationale")
+        used.setdefault(hotline, []).append(gettext("assistance nationale"))
     for structure in data.get("structures", []):
         used.setdefault(structure["calendar"], []).append(structure["name"])
     for referent in data.get("referents", []):
@@ -151,7 +152,7 @@ def calendar(key: str) -> str | BaseResponse | tuple[str, int]:
                 entity_id=f"calendars/{key}",
                 before=old,
                 after=lambda data: data["calendars"][key],
-                message=f"Calendrier « {key} » enregistré.",
+                message=gettext("Calendrier « %(key)s » enregistré.", key=key),
             )
         if errors is None:
             return redirect(url_for("admin.calendars") + f"#calendar-{key}")

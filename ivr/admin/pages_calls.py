@@ -11,6 +11,7 @@ import tempfile
 from datetime import date, timedelta
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.calls import annotate
@@ -105,7 +106,7 @@ def _call_page(sid: str, error: str = "", status: int = 200) -> str | tuple[str,
     try:
         found = annotate.get_call(session, sid)
     except annotate.UnknownCall:
-        abort(404, f"Aucun appel {sid} dans la main courante.")
+        abort(404, gettext("Aucun appel %(sid)s dans la main courante.", sid=sid))
     zone = default_zone()
     html = render_template(
         "admin/call.html",
@@ -135,13 +136,15 @@ def call_motives(sid: str) -> str | tuple[str, int] | BaseResponse:
             replace_caller=request.form.get("replace_caller") == "1",
         )  # fmt: skip
     except annotate.UnknownCall:
-        abort(404, f"Aucun appel {sid} dans la main courante.")
+        abort(404, gettext("Aucun appel %(sid)s dans la main courante.", sid=sid))
     except annotate.UnknownMotive as exc:
         session.rollback()
-        return _call_page(sid, f"Motif inconnu : {', '.join(exc.positions.values())}", 422)
+        return _call_page(
+            sid, gettext("Motif inconnu : %(keys)s", keys=", ".join(exc.positions.values())), 422
+        )
     after = [m.motive for m in found.motives]  # audited by set_motives
     session.commit()
-    flash("Motifs enregistrés." if after != before else "Motifs inchangés.")
+    flash(gettext("Motifs enregistrés.") if after != before else gettext("Motifs inchangés."))
     return redirect(url_for("admin.call", sid=sid))
 
 
@@ -151,13 +154,13 @@ def call_note(sid: str) -> str | tuple[str, int] | BaseResponse:
     session = get_session()
     note = request.form.get("note", "")
     if len(note) > 5000:
-        return _call_page(sid, "La note dépasse 5 000 caractères.", 422)
+        return _call_page(sid, gettext("La note dépasse 5 000 caractères."), 422)
     try:
         annotate.set_note(session, sid, note, author=_actor(), now=clock.now())  # audited
     except annotate.UnknownCall:
-        abort(404, f"Aucun appel {sid} dans la main courante.")
+        abort(404, gettext("Aucun appel %(sid)s dans la main courante.", sid=sid))
     session.commit()
-    flash("Note enregistrée.")
+    flash(gettext("Note enregistrée."))
     return redirect(url_for("admin.call", sid=sid))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -19,15 +20,19 @@ from ivr.admin.drafts import Working, working
 from ivr.admin.editing import FieldErrors, save
 
 Page = str | BaseResponse | tuple[str, int]
-STALE = "Ce contact a changé depuis l'affichage de la page : vérifiez."
+STALE = lazy_gettext("Ce contact a changé depuis l'affichage de la page : vérifiez.")
 
 
 def _fields(structures: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [
-        {"name": "number", "label": "Numéro", "hint": "04 73 25 83 39 ou +33473258339"},
-        {"name": "name", "label": "Nom"},
-        {"name": "structure", "label": "Structure", "options": structures},
-        {"name": "email", "label": "Adresse électronique", "hint": "facultative"},
+        {
+            "name": "number",
+            "label": gettext("Numéro"),
+            "hint": gettext("04 73 25 83 39 ou +33473258339"),
+        },
+        {"name": "name", "label": gettext("Nom")},
+        {"name": "structure", "label": gettext("Structure"), "options": structures},
+        {"name": "email", "label": gettext("Adresse électronique"), "hint": gettext("facultative")},
         {"name": "was", "label": "", "type": "hidden"},
     ]
 
@@ -98,7 +103,7 @@ def contact(index: int) -> Page:
             entity_id=f"contacts/{new['name'] or position}",
             before=old or None,
             after=lambda data: data["contacts"][position],
-            message=f"Contact « {new['name']} » enregistré.",
+            message=gettext("Contact « %(name)s » enregistré.", name=new["name"]),
         )
         if errors is None:
             return redirect(url_for("admin.contacts"))
@@ -106,11 +111,16 @@ def contact(index: int) -> Page:
 
 
 def _page(work: Working, is_new: bool, values: dict[str, str], errors: FieldErrors | None) -> Page:
-    structures = [("", "aucune"), *((s["id"], s["name"]) for s in work.data.get("structures", []))]
+    structures = [
+        ("", gettext("aucune")),
+        *((s["id"], s["name"]) for s in work.data.get("structures", [])),
+    ]
     page = render_template(
         "admin/item.html",
         work=work,
-        heading="Nouveau contact" if is_new else f"Contact « {values['name']} »",
+        heading=gettext("Nouveau contact")
+        if is_new
+        else gettext("Contact « %(name)s »", name=values["name"]),
         fields=_fields(structures),
         values=values,
         errors=errors,
@@ -140,7 +150,7 @@ def delete_contact(index: int) -> Page:
         entity_id=f"contacts/{old.get('name') or index}",
         before=old,
         after=None,
-        message=f"Contact « {old.get('name', '')} » supprimé.",
+        message=gettext("Contact « %(value)s » supprimé.", value=old.get("name", "")),
     )
     if errors is None:
         return redirect(url_for("admin.contacts"))

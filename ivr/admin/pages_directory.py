@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -17,11 +18,14 @@ from ivr.admin.drafts import working
 from ivr.admin.editing import FieldErrors, find_index, save, save_item, split_list
 
 SUPPORT = (
-    ("phone", "Assistance téléphonique (référents)"),
-    ("no_phone", "Pas d'assistance téléphonique (message de redirection)"),
-    ("hotline_only", "Assistance nationale uniquement"),
+    ("phone", lazy_gettext("Assistance téléphonique (référents)")),
+    ("no_phone", lazy_gettext("Pas d'assistance téléphonique (message de redirection)")),
+    ("hotline_only", lazy_gettext("Assistance nationale uniquement")),
 )
-STRATEGIES = (("sequential", "L'un après l'autre"), ("simultaneous", "Tous en même temps"))
+STRATEGIES = (
+    ("sequential", lazy_gettext("L'un après l'autre")),
+    ("simultaneous", lazy_gettext("Tous en même temps")),
+)
 
 Page = str | BaseResponse | tuple[str, int]
 
@@ -78,7 +82,7 @@ def structure(key: str) -> Page:
     if request.method == "POST":
         new = _structure_from_form(old)
         values = {**_structure_values(new), "id": new["id"]}
-        message = f"Structure « {new['name']} » enregistrée."
+        message = gettext("Structure « %(name)s » enregistrée.", name=new["name"])
         errors = save_item(session, work, "structures", "id", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.directory"))
@@ -148,7 +152,7 @@ def referent(key: str) -> Page:
     if request.method == "POST":
         new = _referent_from_form(old)
         values = {**_referent_values(new), "numbers": request.form.get("numbers", "")}
-        message = f"Référent « {new['name']} » enregistré."
+        message = gettext("Référent « %(name)s » enregistré.", name=new["name"])
         errors = save_item(session, work, "referents", "id", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.directory"))
@@ -160,7 +164,10 @@ def referent(key: str) -> Page:
         values=values,
         errors=errors,
         strategies=STRATEGIES,
-        calendars=[("", "celui de la structure"), *((c, c) for c in work.data["calendars"])],
+        calendars=[
+            ("", gettext("celui de la structure")),
+            *((c, c) for c in work.data["calendars"]),
+        ],
         used_by=used_by,
     )
     return (page, 422) if errors else page
@@ -187,7 +194,7 @@ def delete_entry(kind: str, key: str) -> Page:
         entity_id=f"{kind}/{key}",
         before=old,
         after=None,
-        message=f"« {old.get('name', key)} » supprimé.",
+        message=gettext("« %(value)s » supprimé.", value=old.get("name", key)),
     )
     if errors is None:
         return redirect(url_for("admin.directory"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -18,18 +19,18 @@ from ivr.config.prompts import PLACEHOLDERS
 Page = str | BaseResponse | tuple[str, int]
 
 FAMILIES = (
-    (Family.incident.value, "incident technique"),
-    (Family.usage.value, "question d'utilisation (référent local)"),
-    (Family.evolution.value, "demande d'évolution"),
-    (Family.account.value, "licence ou compte"),
-    (Family.directory.value, "modification de l'annuaire"),
-    (Family.emergency.value, "urgence plateforme"),
+    (Family.incident.value, lazy_gettext("incident technique")),
+    (Family.usage.value, lazy_gettext("question d'utilisation (référent local)")),
+    (Family.evolution.value, lazy_gettext("demande d'évolution")),
+    (Family.account.value, lazy_gettext("licence ou compte")),
+    (Family.directory.value, lazy_gettext("modification de l'annuaire")),
+    (Family.emergency.value, lazy_gettext("urgence plateforme")),
 )
 PRIORITIES = (
-    (Priority.urgent.value, "urgente"),
-    (Priority.high.value, "haute"),
-    (Priority.normal.value, "normale"),
-    (Priority.low.value, "basse"),
+    (Priority.urgent.value, lazy_gettext("urgente")),
+    (Priority.high.value, lazy_gettext("haute")),
+    (Priority.normal.value, lazy_gettext("normale")),
+    (Priority.low.value, lazy_gettext("basse")),
 )
 
 
@@ -95,7 +96,7 @@ def motive(key: str) -> Page:
     if request.method == "POST":
         new = _from_form(old)
         values = _values(new)
-        message = f"Motif « {new['label']} » enregistré."
+        message = gettext("Motif « %(label)s » enregistré.", label=new["label"])
         errors = save_item(session, work, "motives", "key", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.motives"))
@@ -132,7 +133,7 @@ def prompts() -> Page:
             entity_id="prompts",
             before={name: old.get(name) for name in changed},
             after={name: values[name] for name in changed},
-            message=f"Messages enregistrés ({len(changed)} modifié(s)).",
+            message=gettext("Messages enregistrés (%(value)s modifié(s)).", value=len(changed)),
         )
         if errors is None:
             return redirect(url_for("admin.prompts"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -31,17 +32,27 @@ from schedules import clock
 
 Page = str | tuple[str, int] | BaseResponse
 KINDS = (
-    ("calls", "appels (gardés pour les chiffres, sans numéro ni identifiant)"),
-    ("events", "étapes d'appel (supprimées)"),
-    ("motives", "lignes de motif (gardées pour les chiffres)"),
-    ("tickets", "tickets (gardés pour les chiffres et le suivi, appelant effacé)"),
-    ("messages", "messages vocaux (enregistrement et transcription effacés)"),
-    ("callbacks", "rappels (gardés pour les chiffres, numéro effacé ; en attente : annulés)"),
-    ("contacts", "fiche de contact (retirée de la configuration : nouvelle révision)"),
-    ("recordings", "enregistrements à supprimer chez Twilio"),
+    ("calls", lazy_gettext("appels (gardés pour les chiffres, sans numéro ni identifiant)")),
+    ("events", lazy_gettext("étapes d'appel (supprimées)")),
+    ("motives", lazy_gettext("lignes de motif (gardées pour les chiffres)")),
+    ("tickets", lazy_gettext("tickets (gardés pour les chiffres et le suivi, appelant effacé)")),
+    ("messages", lazy_gettext("messages vocaux (enregistrement et transcription effacés)")),
+    (
+        "callbacks",
+        lazy_gettext("rappels (gardés pour les chiffres, numéro effacé ; en attente : annulés)"),
+    ),
+    (
+        "contacts",
+        lazy_gettext("fiche de contact (retirée de la configuration : nouvelle révision)"),
+    ),
+    ("recordings", lazy_gettext("enregistrements à supprimer chez Twilio")),
 )
-SERVICE_NUMBER = "{number} est un numéro du service lui-même, pas celui d'un appelant."
-NOT_A_NUMBER = "« {text} » n'est pas un numéro de téléphone (ex. 06 12 34 56 78 ou +33612345678)."
+SERVICE_NUMBER = lazy_gettext(
+    "{number} est un numéro du service lui-même, pas celui d'un appelant."
+)
+NOT_A_NUMBER = lazy_gettext(
+    "« {text} » n'est pas un numéro de téléphone (ex. 06 12 34 56 78 ou +33612345678)."
+)
 
 
 def _page(
@@ -96,10 +107,16 @@ def privacy_erase() -> Page:
         return _page(number=number, preview=result)
     session.commit()
     flash(
-        f"Données de l'appelant effacées (empreinte {result.subject}) : "
-        f"{result.counts.get('calls', 0)} appels, {result.counts.get('tickets', 0)} tickets, "
-        f"{result.counts.get('callbacks', 0)} rappels ; "
-        f"{result.counts.get('recordings', 0)} enregistrements à supprimer chez Twilio."
+        gettext(
+            "Données de l'appelant effacées (empreinte %(subject)s) : %(calls)s appels, "
+            "%(tickets)s tickets, %(callbacks)s rappels ; "
+            "%(recordings)s enregistrements à supprimer chez Twilio.",
+            subject=result.subject,
+            calls=result.counts.get("calls", 0),
+            tickets=result.counts.get("tickets", 0),
+            callbacks=result.counts.get("callbacks", 0),
+            recordings=result.counts.get("recordings", 0),
+        )
     )
     return redirect(url_for("admin.privacy"), code=303)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -18,8 +19,9 @@ from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.diffs import short, summarize, yaml_diff
 from ivr.admin.drafts import PublishRefused, publish_draft, roll_back, working
-from ivr.admin.editing import FieldErrors, actor
+from ivr.admin.editing import FieldErrors, Shown, actor
 from ivr.config import ConfigInvalid, coverage_warnings, validate_document
+from ivr.i18n import current_locale
 from schedules import clock
 
 Page = str | BaseResponse | tuple[str, int]
@@ -45,21 +47,35 @@ def publish() -> Page:
         except PublishRefused as exc:
             for problem in exc.problems:
                 if problem.path == "comment":
-                    errors.add("comment", problem.message)
+                    errors.add("comment", problem.in_locale(current_locale()))
+                elif problem.path:
+                    errors.other.append(Shown(str(problem), problem.sentence(current_locale())))
                 else:
-                    errors.other.append(str(problem) if problem.path else problem.message)
+                    errors.other.append(problem.in_locale(current_locale()))
         else:
             session.commit()
-            flash(f"Révision n° {rev.id} publiée : les appels l'utilisent dès maintenant.")
+            flash(
+                gettext(
+                    "Révision n° %(id)s publiée : les appels l'utilisent dès maintenant.", id=rev.id
+                )
+            )
             return redirect(url_for("admin.revision", number=rev.id))
     warnings = []
     if work.draft is not None and not errors.other:
-        warnings = [str(w) for w in coverage_warnings(validate_document(work.data), clock.now())]
+        warnings = [
+            w.sentence(current_locale())
+            for w in coverage_warnings(validate_document(work.data), clock.now())
+        ]
     page = render_template(
         "admin/publish.html",
         work=work,
         changes=summarize(base, work.data) if work.draft is not None else [],
-        diff=yaml_diff(base, work.data, f"révision {work.active_id}", "brouillon"),
+        diff=yaml_diff(
+            base,
+            work.data,
+            gettext("révision %(active_id)s", active_id=work.active_id),
+            "brouillon",
+        ),
         warnings=warnings,
         errors=errors,
         comment=comment,
@@ -76,7 +92,7 @@ def discard() -> BaseResponse:
         record_audit(session, actor(), "draft", "draft", "discard", work.data, None)
         discard_draft(session)
         session.commit()
-        flash("Brouillon abandonné : les pages montrent de nouveau la révision active.")
+        flash(gettext("Brouillon abandonné : les pages montrent de nouveau la révision active."))
     return redirect(url_for("admin.publish"))
 
 
@@ -109,8 +125,8 @@ def revision(number: int) -> str:
         diff=yaml_diff(
             before,
             rev.document,
-            f"révision {number - 1}" if previous else "vide",
-            f"révision {number}",
+            gettext("révision %(value)s", value=number - 1) if previous else "vide",
+            gettext("révision %(number)s", number=number),
         ),
     )
 
@@ -125,8 +141,21 @@ def rollback(number: int) -> BaseResponse:
         abort(404)
     except ConfigInvalid as exc:
         session.rollback()
-        flash(f"La révision n° {number} n'est plus valide et reste inactive : {exc}", "error")
+        flash(
+            gettext(
+                "La révision n° %(number)s n'est plus valide et reste inactive : %(exc)s",
+                number=number,
+                exc=exc,
+            ),
+            "error",
+        )
         return redirect(url_for("admin.revision", number=number))
     session.commit()
-    flash(f"Révision n° {number} de nouveau active (à la place de la n° {was}).")
+    flash(
+        gettext(
+            "Révision n° %(number)s de nouveau active (à la place de la n° %(was)s).",
+            number=number,
+            was=was,
+        )
+    )
     return redirect(url_for("admin.history"))

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from flask import abort, render_template, request
+from flask_babel import gettext
 
 from callbook.db import get_session
 from ivr.admin.auth import READERS, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import document_or_abort
 from ivr.admin.views import agenda as views
-from ivr.admin.views.agenda import WEEKDAY_NAMES
+from ivr.admin.views.agenda import weekday_names
 from ivr.admin.views.forms import FormError, optional, parse_date
 from ivr.admin.views.status import technician_names
 from schedules import clock
@@ -28,7 +29,7 @@ def agenda() -> str | tuple[str, int]:
     source, label, doc = document_or_abort(get_session(), request.args.get("source", "active"))
     key = optional(request.args, "calendar") or doc.hotline.calendar
     if key not in doc.calendars:
-        abort(404, f"Calendrier inconnu : {key}")
+        abort(404, gettext("Calendrier inconnu : %(key)s", key=key))
     calendar = doc.calendar(key)
     error: FormError | None = None
     start = now
@@ -53,7 +54,7 @@ def agenda() -> str | tuple[str, int]:
         year=calendar.local_day(start).year,
         schedule=schedule,
         rota_names=technician_names(doc, tuple(schedule.rota.members)) if schedule else (),
-        weekday_names=WEEKDAY_NAMES,
+        weekday_names=weekday_names(),
         handovers=views.next_handovers(doc, start),
         agenda=views.agenda(doc, key, start),
         start_day=calendar.local_day(start),

@@ -9,20 +9,30 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
 from ivr.admin.auth import require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.drafts import save_edit, working
-from ivr.admin.editing import FieldErrors, actor, split_list
+from ivr.admin.editing import FieldErrors, Shown, actor, split_list
 from ivr.config import ConfigInvalid
 from ivr.config.document import Hotline
+from ivr.i18n import current_locale
 
 Page = str | BaseResponse | tuple[str, int]
 SECTIONS = ("service", "hotline", "menu", "tickets")
-PRIORITIES = (("urgent", "urgente"), ("high", "haute"), ("normal", "normale"), ("low", "basse"))
-STRATEGIES = (("simultaneous", "Tous en même temps"), ("sequential", "L'un après l'autre"))
+PRIORITIES = (
+    ("urgent", lazy_gettext("urgente")),
+    ("high", lazy_gettext("haute")),
+    ("normal", lazy_gettext("normale")),
+    ("low", lazy_gettext("basse")),
+)
+STRATEGIES = (
+    ("simultaneous", lazy_gettext("Tous en même temps")),
+    ("sequential", lazy_gettext("L'un après l'autre")),
+)
 # form field -> path in the document; "numbers" fields are lists, "checks" booleans
 PATHS = {
     "service_name": "service.name",
@@ -114,9 +124,9 @@ def _errors(exc: ConfigInvalid) -> FieldErrors:
     errors = FieldErrors()
     for problem in exc.problems:
         if problem.path.split(".")[0] in SECTIONS:
-            errors.add(problem.path, problem.message)
+            errors.add(problem.path, problem.in_locale(current_locale()))
         else:
-            errors.other.append(str(problem))
+            errors.other.append(Shown(str(problem), problem.sentence(current_locale())))
     return errors
 
 
@@ -146,7 +156,7 @@ def settings() -> Page:
             errors = _errors(exc)
         else:
             session.commit()
-            flash("Réglages enregistrés. Le brouillon n'est pas encore publié.")
+            flash(gettext("Réglages enregistrés. Le brouillon n'est pas encore publié."))
             return redirect(url_for("admin.settings"))
     page = render_template(
         "admin/settings.html",

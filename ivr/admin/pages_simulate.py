@@ -9,6 +9,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import render_template, request
+from flask_babel import gettext
 
 from callbook.db import get_session
 from ivr.admin.auth import READERS, require_role
@@ -28,16 +29,21 @@ def _scenario(doc: ConfigDocument, zone: ZoneInfo) -> Scenario:
     moment = parse_local_datetime(args["at"], "at", zone)
     motive = optional(args, "motive")
     if doc.motive(motive) is None:
-        raise FormError("motive", "choisissez un motif")
+        raise FormError("motive", gettext("choisissez un motif"))
     caller = optional(args, "caller")
     if caller:
         number = try_e164(caller)
         if number is None:
-            raise FormError("caller", f"« {caller} » n'est pas un numéro de téléphone")
+            raise FormError(
+                "caller", gettext("« %(caller)s » n'est pas un numéro de téléphone", caller=caller)
+            )
         caller = number
     department = optional(args, "department")
     if department and department_code(department) is None:
-        raise FormError("department", f"« {department} » n'est pas un numéro de département")
+        raise FormError(
+            "department",
+            gettext("« %(department)s » n'est pas un numéro de département", department=department),
+        )
     answer = "no-answer" if args.get("answer") == "no-answer" else "answer"
     return Scenario(
         moment=moment,

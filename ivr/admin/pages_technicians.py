@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -21,19 +22,27 @@ Page = str | BaseResponse | tuple[str, int]
 FIELDS = (
     {
         "name": "id",
-        "label": "Identifiant",
-        "hint": "minuscules, chiffres et tirets ; ne change plus",
+        "label": lazy_gettext("Identifiant"),
+        "hint": lazy_gettext("minuscules, chiffres et tirets ; ne change plus"),
     },
-    {"name": "name", "label": "Nom"},
+    {"name": "name", "label": lazy_gettext("Nom")},
     {
         "name": "numbers",
-        "label": "Numéros de téléphone",
+        "label": lazy_gettext("Numéros de téléphone"),
         "rows": 3,
-        "hint": "un par ligne, dans l'ordre d'appel (06 12 34 56 78 ou +33612345678)",
+        "hint": lazy_gettext("un par ligne, dans l'ordre d'appel (06 12 34 56 78 ou +33612345678)"),
     },
-    {"name": "sms", "label": "Numéro pour les SMS", "hint": "vide : pas de SMS"},
-    {"name": "email", "label": "E-mail", "hint": "alertes d'astreinte et échéances ; vide : aucun"},
-    {"name": "active", "label": "Actif (appelé par l'astreinte)", "type": "checkbox"},
+    {
+        "name": "sms",
+        "label": lazy_gettext("Numéro pour les SMS"),
+        "hint": lazy_gettext("vide : pas de SMS"),
+    },
+    {
+        "name": "email",
+        "label": lazy_gettext("E-mail"),
+        "hint": lazy_gettext("alertes d'astreinte et échéances ; vide : aucun"),
+    },
+    {"name": "active", "label": lazy_gettext("Actif (appelé par l'astreinte)"), "type": "checkbox"},
 )
 
 
@@ -97,7 +106,7 @@ def technician(key: str) -> Page:
         values = {**_values(new), "numbers": request.form.get("numbers", "")}
         values["sms"] = request.form.get("sms", "")
         values["email"] = request.form.get("email", "")
-        message = f"Technicien « {new['name']} » enregistré."
+        message = gettext("Technicien « %(name)s » enregistré.", name=new["name"])
         errors = save_item(session, work, "technicians", "id", index, old, new, message)
         if errors is None:
             return redirect(url_for("admin.technicians"))
@@ -107,11 +116,15 @@ def technician(key: str) -> Page:
 def _page(work: Working, key: str, values: dict[str, str], errors: FieldErrors | None) -> Page:
     notes = []
     if key in _members(work.data):
-        notes.append("Dans le roulement de l'astreinte : un technicien inactif y est sauté.")
+        notes.append(
+            gettext("Dans le roulement de l'astreinte : un technicien inactif y est sauté.")
+        )
     page = render_template(
         "admin/item.html",
         work=work,
-        heading=f"Technicien « {values['name']} »" if key else "Nouveau technicien",
+        heading=gettext("Technicien « %(name)s »", name=values["name"])
+        if key
+        else gettext("Nouveau technicien"),
         fields=FIELDS if not key else FIELDS[1:],
         values=values,
         errors=errors,
@@ -140,7 +153,7 @@ def delete_technician(key: str) -> Page:
         entity_id=f"technicians/{key}",
         before=old,
         after=None,
-        message=f"Technicien « {old.get('name', key)} » supprimé.",
+        message=gettext("Technicien « %(value)s » supprimé.", value=old.get("name", key)),
     )
     if errors is None:
         return redirect(url_for("admin.technicians"))

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import requests
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
@@ -32,9 +33,10 @@ from callbook.tickets import (
 from callbook.tickets.escalation import escalation_refusal
 from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
-from ivr.admin.pagekit import active_or_abort, default_zone
+from ivr.admin.pagekit import active_or_abort, active_or_none, default_zone
 from ivr.admin.views import queries
 from ivr.admin.views.forms import FormError, optional, parse_local_datetime
+from ivr.i18n import label
 from schedules import clock
 
 PAGE_SIZE = 100
@@ -68,7 +70,7 @@ def scope() -> str | None:
 def ticket_or_404(session: Session, number: str) -> actions.Ticket:
     ticket = access.find_ticket_in(session, number, scope())
     if ticket is None:
-        abort(404, f"Aucun ticket n° {number}.")
+        abort(404, gettext("Aucun ticket n° %(number)s.", number=number))
     return ticket
 
 
@@ -154,6 +156,7 @@ def ticket_page(number: str, error: str = "", note: str = "") -> str | tuple[str
         may_escalate=may_escalate,
         note_max=ESCALATION_NOTE_MAX,
         note=note,
+        doc=active_or_none(session),
     )
     return (page, 400) if error else page
 
@@ -175,7 +178,12 @@ def ticket_status(number: str) -> str | tuple[str, int] | BaseResponse:
     except actions.ActionRefused as exc:
         session.rollback()
         return ticket_page(number, str(exc))
-    return _done(number, f"Statut : {status}." if changed else "Statut inchangé.")
+    return _done(
+        number,
+        gettext("Statut : %(status)s.", status=label("ticket_status", status))
+        if changed
+        else gettext("Statut inchangé."),
+    )
 
 
 @bp.post("/tickets/<number>/assign")
@@ -185,10 +193,16 @@ def ticket_assign(number: str) -> str | tuple[str, int] | BaseResponse:
     found = ticket_or_404(session, number)
     assignee = request.form.get("assignee", "").strip()
     if assignee and assignee not in {u for u, _ in _assignees(session)}:
-        return ticket_page(number, f"« {assignee} » n'est pas un technicien actif")
+        return ticket_page(
+            number, gettext("« %(assignee)s » n'est pas un technicien actif", assignee=assignee)
+        )
     changed = actions.assign(session, found, assignee, actor=_actor(), now=clock.now())
-    what = f"Attribué à {assignee}." if assignee else "Attribution retirée."
-    return _done(number, what if changed else "Attribution inchangée.")
+    what = (
+        gettext("Attribué à %(assignee)s.", assignee=assignee)
+        if assignee
+        else gettext("Attribution retirée.")
+    )
+    return _done(number, what if changed else gettext("Attribution inchangée."))
 
 
 @bp.post("/tickets/<number>/merge")
@@ -199,14 +213,26 @@ def ticket_merge(number: str) -> str | tuple[str, int] | BaseResponse:
     into = request.form.get("into", "").strip()
     target = access.find_ticket_in(session, into, scope()) if into else None
     if target is None:
-        return ticket_page(number, f"Aucun ticket n° {into or '(vide)'} vers lequel fusionner")
+        return ticket_page(
+            number,
+            gettext(
+                "Aucun ticket n° %(number)s vers lequel fusionner", number=into or gettext("(vide)")
+            ),
+        )
     try:
         moved = actions.merge(session, source, target, actor=_actor(), now=clock.now())
     except actions.ActionRefused as exc:
         session.rollback()
         return ticket_page(number, str(exc))
     get_session().commit()
-    flash(f"Ticket {source.number} fusionné dans {target.number} ({moved} message(s)).")
+    flash(
+        gettext(
+            "Ticket %(number)s fusionné dans %(number2)s (%(moved)s message(s)).",
+            number=source.number,
+            number2=target.number,
+            moved=moved,
+        )
+    )
     return redirect(url_for("admin.ticket", number=target.number))
 
 
@@ -223,21 +249,27 @@ def recording(number: str, message_id: int) -> Response:
     found = ticket_or_404(session, number)
     message = session.get(TicketMessage, message_id)
     if message is None or message.ticket_id != found.id:
-        abort(404, "Aucun enregistrement.")
+        abort(404, gettext("Aucun enregistrement."))
     url = message.recording_url
     if not url.startswith(TWILIO_MEDIA):
-        abort(404, "Enregistrement indisponible.")
+        abort(404, gettext("Enregistrement indisponible."))
     settings = current_app.config["IVR_SETTINGS"]
     if not settings.twilio_configured:
-        abort(503, "Identifiants Twilio absents : l'enregistrement ne peut pas être lu.")
+        abort(503, gettext("Identifiants Twilio absents : l'enregistrement ne peut pas être lu."))
     media = url if url.endswith((".mp3", ".wav")) else url + ".mp3"
     auth = (settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
     try:
         answer = requests.get(media, auth=auth, timeout=RECORDING_TIMEOUT)
     except requests.RequestException:
-        abort(502, "Twilio ne répond pas : réessayez plus tard.")
+        abort(502, gettext("Twilio ne répond pas : réessayez plus tard."))
     if answer.status_code != 200:
-        abort(502, f"Twilio a répondu {answer.status_code} pour cet enregistrement.")
+        abort(
+            502,
+            gettext(
+                "Twilio a répondu %(status_code)s pour cet enregistrement.",
+                status_code=answer.status_code,
+            ),
+        )
     mimetype = answer.headers.get("Content-Type", "audio/mpeg").split(";")[0]
     return Response(answer.content, mimetype=mimetype)
 
@@ -276,7 +308,7 @@ def callbacks() -> str:
 def _callback_or_404(session: Session, callback_id: int) -> Callback:
     found = access.find_callback_in(session, callback_id, scope())
     if found is None:
-        abort(404, f"Aucun rappel n° {callback_id}.")
+        abort(404, gettext("Aucun rappel n° %(number)s.", number=callback_id))
     return found
 
 
@@ -297,28 +329,33 @@ def callback_action(callback_id: int, action: str) -> BaseResponse:
     try:
         if action == "call-now":
             actions.call_now(session, found, actor=actor, now=now)
-            message = f"Rappel {callback_id} : appel lancé au prochain passage du répartiteur."
+            message = gettext(
+                "Rappel %(callback_id)s : appel lancé au prochain passage du répartiteur.",
+                callback_id=callback_id,
+            )
         elif action == "cancel":
             actions.cancel(session, found, actor=actor, now=now)
-            message = f"Rappel {callback_id} annulé ; son ticket reste ouvert."
+            message = gettext(
+                "Rappel %(callback_id)s annulé ; son ticket reste ouvert.", callback_id=callback_id
+            )
         elif action == "reschedule":
             due = _due_at(request.form.get("due_at", ""), now)
             actions.reschedule(session, found, due, actor=actor, now=now)
-            message = f"Rappel {callback_id} reprogrammé."
+            message = gettext("Rappel %(callback_id)s reprogrammé.", callback_id=callback_id)
         else:
             abort(404)
     except (actions.ActionRefused, FormError) as exc:
         session.rollback()
         text = exc.message if isinstance(exc, FormError) else str(exc)
-        abort(400, f"Action refusée : {text}.")
+        abort(400, gettext("Action refusée : %(text)s.", text=text))
     session.commit()
     return _back(message)
 
 
 def _due_at(text: str, now: datetime) -> datetime:
     if not text.strip():
-        raise FormError("due_at", "indiquez la nouvelle date et heure du rappel")
+        raise FormError("due_at", gettext("indiquez la nouvelle date et heure du rappel"))
     due = parse_local_datetime(text, "due_at", default_zone())
     if due < now:
-        raise FormError("due_at", "la nouvelle heure du rappel est déjà passée")
+        raise FormError("due_at", gettext("la nouvelle heure du rappel est déjà passée"))
     return due

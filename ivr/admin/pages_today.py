@@ -9,6 +9,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from callbook.db import get_session
@@ -38,6 +39,7 @@ def _page(error: FormError | None = None) -> str | tuple[str, int]:
         "now": now,
         "zone": zone,
         "revision": revision,
+        "doc": doc,
         "states": status.opening_states(doc, now),
         "duty": status.duty(doc, now),
         "closure": status.closure_state(doc, now),
@@ -85,7 +87,11 @@ def closure() -> str | tuple[str, int] | BaseResponse:
         return _page(exc)
     session.commit()
     if active:
-        flash(f"Fermeture manuelle activée : révision {rev.id} publiée.")
+        flash(gettext("Fermeture manuelle activée : révision %(id)s publiée.", id=rev.id))
     else:
-        flash(f"Service rouvert, fermeture manuelle levée : révision {rev.id} publiée.")
+        flash(
+            gettext(
+                "Service rouvert, fermeture manuelle levée : révision %(id)s publiée.", id=rev.id
+            )
+        )
     return redirect(url_for("admin.today"))

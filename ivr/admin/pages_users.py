@@ -16,6 +16,7 @@ from callbook.accounts.users import (
 from callbook.accounts.users import update_user as change_user
 from callbook.db import get_session
 from callbook.history.revisions import active_revision
+from callbook.i18n import LOCALES
 from ivr.admin.auth import current_user, login_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.editing import FieldErrors, actor
@@ -41,6 +42,7 @@ def users(errors: FieldErrors | None = None, values: dict[str, str] | None = Non
         values=values or {"role": "viewer"},
         technicians=_technicians(),
         structures=[("", "aucune"), *structure_names(get_session()).items()],
+        locales=LOCALES,
     )
 
 
@@ -117,6 +119,7 @@ def update_user(username: str) -> BaseResponse:
             display_name=request.form.get("display_name"),
             technician=request.form.get("technician"),
             structure=_structure(role, request.form.get("structure", user.structure)),
+            locale=request.form.get("locale") or None,
         )
         password = request.form.get("password", "")
         if password:

@@ -9,9 +9,10 @@ holds the pydantic bodies and answers.
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.exceptions import HTTPException
 
 from ivr.api.kit import bp, http_error
+
+__all__ = ["http_error", "init_app"]
 
 
 def init_app(app: Flask) -> None:
@@ -19,6 +20,5 @@ def init_app(app: Flask) -> None:
     from ivr.api import calls, config, openapi, reports, tickets, users  # noqa: F401
 
     app.register_blueprint(bp)
-    # Routing errors happen before a blueprint is chosen: handle them app-wide,
-    # for our prefix only.
-    app.register_error_handler(HTTPException, http_error)
+    # Routing errors happen before a blueprint is chosen: `ivr.app` handles
+    # them app-wide and gives those under our prefix to `http_error`.

@@ -15,7 +15,7 @@ from callbook.calls.annotate import UnknownCall, UnknownMotive, get_call, set_mo
 from callbook.calls.models import Call, call_as_dict
 from callbook.db import session_scope
 from ivr.api import auth
-from ivr.api.kit import ApiError, bp
+from ivr.api.kit import ApiError, bp, validation_error
 from ivr.api.models import MotivesPayload, NotePayload, Payload
 from ivr.runtime import NoActiveConfig, current_config
 from schedules import clock
@@ -43,11 +43,7 @@ def _payload(model: type[P], *, wrap: str | None = None) -> P:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        fields = [".".join(map(str, e["loc"])) or "body" for e in exc.errors()]
-        messages = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ApiError(422, messages, fields) from exc
+        raise validation_error(exc) from exc
 
 
 @bp.get("/calls/<call_sid>")

@@ -1,8 +1,12 @@
 """What the API modules share: the blueprint, errors, declared routes, bodies, queries.
 
 Every route needs `Authorization: Bearer <token>` (`ivr.api.auth`); every
-error is JSON, `{"error": …, "fields": […]}`, with a 4xx status: bad input
-never produces a 5xx.
+error is JSON, `{"error": …, "fields": […], "message": …}`, with a 4xx status:
+bad input never produces a 5xx. `error` and `fields` are for programs (they
+do not change with the language); `message` is for people, in the language
+of the token's user (French for the shared token). A refused body or query
+adds `details`: one `{"field", "code", "message"}` per problem, `code` being
+pydantic's error type.
 
 `api_route` registers a view on the API blueprint and records what the
 OpenAPI document needs to describe it: method, path, roles, the pydantic
@@ -11,16 +15,21 @@ models of its body, query string and answer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from callbook.i18n import N_
 from ivr.api.auth import allow, require_token
+from ivr.config.messages import describe, pydantic_message, sentence
+from ivr.i18n import current_locale
 from ivr.inputs import refuse_nul_api
 
 PREFIX = "/api/v1"
@@ -28,18 +37,72 @@ bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
 
 class ApiError(Exception):
-    """An answer with a 4xx status and the fields at fault."""
+    """An answer with a 4xx status and the fields at fault; `message` for people."""
 
-    def __init__(self, status: int, error: str, fields: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        fields: list[str] | None = None,
+        message: str | None = None,
+        details: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(error)
         self.status = status
         self.error = error
         self.fields = fields or []
+        self.message = message
+        self.details = details
 
 
-def json_error(status: int, error: str, fields: list[str] | None = None) -> Response:
-    response = jsonify(error=error, fields=fields or [])
+STATUS_MESSAGES: dict[int, str] = {
+    400: N_("La requête est mal formée."),
+    401: N_("Jeton d'accès absent ou invalide."),
+    403: N_("Votre rôle ne permet pas cette action."),
+    404: N_("Ressource introuvable."),
+    405: N_("Méthode non autorisée pour cette adresse."),
+    409: N_("La demande contredit l'état actuel du service."),
+    413: N_("La requête est trop volumineuse."),
+    415: N_("Le type de contenu n'est pas accepté."),
+    422: N_("Certaines valeurs sont refusées."),
+    429: N_("Trop de requêtes : réessayez plus tard."),
+    500: N_("Erreur interne du service."),
+    503: N_("Le registre des appels est indisponible : réessayez plus tard."),
+}
+"""The human `message` of an error answer without a more precise one."""
+
+
+def status_message(status: int) -> str:
+    """The French sentence for `status`, in the request's language."""
+    return gettext(STATUS_MESSAGES.get(status, STATUS_MESSAGES[400 if status < 500 else 500]))
+
+
+def json_error(
+    status: int,
+    error: str,
+    fields: list[str] | None = None,
+    message: str | None = None,
+    details: list[dict[str, str]] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "error": error,
+        "fields": fields or [],
+        "message": message or status_message(status),
+    }
+    if details:
+        body["details"] = details
+    response = jsonify(body)
     response.status_code = status
+    return response
+
+
+def add_message(response: Response) -> Response:
+    """Every JSON error answer of the API says it in words too (`message`)."""
+    if response.status_code >= 400 and response.is_json:
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and "error" in body and "message" not in body:
+            body["message"] = status_message(response.status_code)
+            response.set_data(json.dumps(body))
     return response
 
 
@@ -48,7 +111,7 @@ def json_error(status: int, error: str, fields: list[str] | None = None) -> Resp
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> Response:
-    return json_error(exc.status, exc.error, exc.fields)
+    return json_error(exc.status, exc.error, exc.fields, exc.message, exc.details)
 
 
 @bp.errorhandler(SQLAlchemyError)
@@ -67,6 +130,7 @@ def http_error(exc: HTTPException) -> Response | HTTPException:
 # Personal tokens with roles (`ivr.api.auth`) guard every route.
 bp.before_request(require_token)
 bp.before_request(refuse_nul_api)  # after the token: strangers learn nothing
+bp.after_request(add_message)
 
 
 # -- declared routes ---------------------------------------------------------------------
@@ -131,11 +195,18 @@ def api_route(
     return register
 
 
-def _fields(exc: ValidationError, prefix: str = "") -> tuple[str, list[str]]:
-    paths = [".".join([prefix, *map(str, e["loc"])] if prefix else map(str, e["loc"])) or "body"
-             for e in exc.errors()]  # fmt: skip
-    message = "; ".join(f"{p}: {e['msg']}" for p, e in zip(paths, exc.errors(), strict=True))
-    return message, paths
+def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
+    """422 for a refused body or query: English `error` and paths, words in `message`."""
+    locale = current_locale()
+    errors = exc.errors(include_url=False)
+    paths = [describe(e, prefix)[0] or "body" for e in errors]
+    error = "; ".join(f"{p}: {e['msg']}" for p, e in zip(paths, errors, strict=True))
+    details = [
+        {"field": path, "code": e["type"], "message": pydantic_message(e, locale)}
+        for path, e in zip(paths, errors, strict=True)
+    ]
+    message = "; ".join(sentence(d["field"], d["message"], locale) for d in details)
+    return ApiError(422, error, paths, message, details)
 
 
 def json_body(model: type[M]) -> M:
@@ -146,7 +217,7 @@ def json_body(model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(422, *_fields(exc)) from exc
+        raise validation_error(exc) from exc
 
 
 def query_args(model: type[M]) -> M:
@@ -154,4 +225,4 @@ def query_args(model: type[M]) -> M:
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:
-        raise ApiError(422, *_fields(exc)) from exc
+        raise validation_error(exc) from exc

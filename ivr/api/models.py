@@ -29,11 +29,22 @@ class Answer(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ErrorDetail(BaseModel):
+    """One refused input: its path, pydantic's error type, and the words for people."""
+
+    field: str
+    code: str
+    message: str
+
+
 class Error(BaseModel):
-    """Every error: what went wrong, and the paths of the inputs at fault."""
+    """Every error: what went wrong, the paths of the inputs at fault, and `message`
+    for people in the token user's language (French for the shared token)."""
 
     error: str
     fields: list[str]
+    message: str
+    details: list[ErrorDetail] | None = None
 
 
 # -- calls ---------------------------------------------------------------------------

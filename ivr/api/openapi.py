@@ -168,7 +168,8 @@ def build_document(app: Flask) -> dict[str, Any]:
             "version": "1",
             "description": "Bearer token: a personal one (`ivr users token USERNAME`) acts "
             "with its user's role; IVR_API_TOKEN acts as an admin. Errors are "
-            '{"error": …, "fields": […]}.',
+            '{"error": …, "fields": […], "message": …} (`message` in the language of '
+            "the token's user, French by default).",
         },
         "servers": [{"url": PREFIX}],
         "security": [{"bearer": []}],

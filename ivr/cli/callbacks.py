@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from callbook.labels import label
 from ivr.cli.kit import default_author
 
 
@@ -29,9 +30,13 @@ def callbacks_list(show_all: bool) -> None:
         rows = dispatch.listing(session, statuses)
         for cb in rows:
             ticket = session.get(Ticket, cb.ticket_id) if cb.ticket_id else None
+            status, kind = (
+                label("callback_status", cb.status, "en"),
+                label("callback_kind", cb.kind, "en"),
+            )
             click.echo(
-                f"{cb.id:>6}  {cb.status:<9} {cb.due_at.astimezone(zone):%Y-%m-%d %H:%M}  "
-                f"{cb.attempts} try  {cb.kind:<8} {cb.caller_number:<16} "
+                f"{cb.id:>6}  {status:<14} {cb.due_at.astimezone(zone):%Y-%m-%d %H:%M}  "
+                f"{cb.attempts} try  {kind:<18} {cb.caller_number:<16} "
                 f"ticket {ticket.number if ticket else '-'}  {cb.last_error}"
             )
         if not rows:
@@ -71,7 +76,8 @@ def _change(callback_id: int, change: str, when: str | None = None) -> None:
             # The cause is the refusal in English, as every message of the command line.
             raise click.ClickException(str(exc.__cause__ or exc)) from exc
         due_text = f"{callback.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
-        click.echo(f"callback {callback_id}: {callback.status}, due {due_text}")
+        shown = label("callback_status", callback.status, "en")
+        click.echo(f"callback {callback_id}: {shown}, due {due_text}")
 
 
 @callbacks_group.command("call-now")

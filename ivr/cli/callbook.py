@@ -264,6 +264,13 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f} s"
 
 
+def _en(kind: str, code: str) -> str:
+    """The English label of a stored code (the command line speaks English)."""
+    from callbook.labels import label
+
+    return label(kind, code, "en") if code else "(none)"
+
+
 def format_report(report: Report, first: date, last: date) -> str:
     """The report as text for the terminal."""
     from callbook.reports.exports import FRENCH_WEEKDAYS
@@ -287,13 +294,16 @@ def format_report(report: Report, first: date, last: date) -> str:
         f"open {report.tickets.open}",
     ]
     sections = [
-        ("per family", [(x.key, x.calls, x.call_motives) for x in report.by_family]),
+        ("per family", [(_en("family", x.key), x.calls, x.call_motives) for x in report.by_family]),
         ("per motive", [(x.motive, x.calls, x.call_motives) for x in report.by_motive]),
         (
             "per structure",
             [(x.key or "(none)", x.calls, x.call_motives) for x in report.by_structure],
         ),
-        ("per outcome", [(x.key or "(none)", x.calls, x.call_motives) for x in report.by_route]),
+        (
+            "per outcome",
+            [(_en("route", x.key), x.calls, x.call_motives) for x in report.by_route],
+        ),
         ("top irritants", [(x.motive, x.calls, x.call_motives) for x in report.top_irritants]),
     ]
     for title, rows in sections:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from callbook.accounts.users import ROLES
+from callbook.i18n import LOCALES
+from callbook.labels import label
 from ivr.cli.kit import app_context, default_author
 
 if TYPE_CHECKING:
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from callbook.accounts.users import User
 
 ROLE = click.Choice(ROLES)
+CLI_LOCALE = "en"
+"""The command line speaks English: codes are shown with their English labels."""
 
 
 @click.group("users")
@@ -215,9 +219,25 @@ def users_token(username: str, revoke: bool) -> None:
     )
 
 
+@users_group.command("locale")
+@click.argument("username")
+@click.argument("locale", type=click.Choice([code for code, _name in LOCALES]))
+def users_locale(username: str, locale: str) -> None:
+    """The language of USERNAME's admin pages and API messages: fr (default) or en."""
+    from callbook.accounts.users import update_user
+    from callbook.db import session_scope
+    from schedules import clock
+
+    with app_context(), session_scope() as session:
+        user = _user(session, username)
+        update_user(session, user, actor=f"cli:{default_author()}", now=clock.now(), locale=locale)
+        click.echo(f"user {user.username} now reads the admin in {dict(LOCALES)[locale]}")
+
+
 @users_group.command("list")
 def users_list() -> None:
-    """Every account: username, role, active or disabled, display name, a referent's structure."""
+    """Every account: username, role, active or disabled, language, display name, a referent's
+    structure."""
     from callbook.accounts.users import list_users
     from callbook.db import session_scope
 
@@ -226,9 +246,13 @@ def users_list() -> None:
         if not users:
             click.echo("no user yet: run `ivr users create NAME --role admin`", err=True)
         for user in users:
+            role = label("role", user.role, CLI_LOCALE)
             state = "active" if user.active else "disabled"
             where = f" [{user.structure}]" if user.structure else ""
-            click.echo(f"{user.username:<20} {user.role:<10} {state:<8} {user.display_name}{where}")
+            click.echo(
+                f"{user.username:<20} {role:<15} {state:<10} {user.locale:<3} "
+                f"{user.display_name}{where}"
+            )
 
 
 def _user(session: Session, username: str) -> User:

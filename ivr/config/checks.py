@@ -8,26 +8,16 @@ discover an uncovered on-call night only when a call fails.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from callbook.i18n import N_
 from ivr.config.document import ConfigDocument
+from ivr.config.messages import Problem, problem
 from schedules import Calendar
 from schedules.instants import Interval, wall_to_us
 
 WARNING_HORIZON_DAYS = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One error or warning, with the dotted path of what it is about."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path or '(document)'}: {self.message}"
 
 
 def _dupes(values: list[str]) -> list[str]:
@@ -54,29 +44,49 @@ def check_references(
 
     def need_calendar(path: str, key: str | None) -> None:
         if calendars is not None and key is not None and key not in calendars:
-            known = ", ".join(sorted(calendars)) or "none"
-            out.append(Problem(path, f"unknown calendar '{key}' (known: {known})"))
+            known = ", ".join(sorted(calendars)) or "aucun"
+            out.append(
+                problem(path, N_("calendrier inconnu « %(key)s » (connus : %(known)s)"),
+                        key=key, known=known)
+            )  # fmt: skip
 
     if (hotline := sections.get("hotline")) is not None:
         need_calendar("hotline.calendar", hotline.calendar)
     if referents is not None:
         for dup in _dupes([r.id for r in referents]):
-            out.append(Problem("referents", f"referent id '{dup}' is used twice"))
+            out.append(
+                problem(
+                    "referents",
+                    N_("l'identifiant de référent « %(id)s » est pris deux fois"),
+                    id=dup,
+                )
+            )
         for i, referent in enumerate(referents):
             need_calendar(f"referents.{i}.calendar", referent.calendar)
     if structures is not None:
         for dup in _dupes([s.id for s in structures]):
-            out.append(Problem("structures", f"structure id '{dup}' is used twice"))
+            out.append(
+                problem(
+                    "structures",
+                    N_("l'identifiant de structure « %(id)s » est pris deux fois"),
+                    id=dup,
+                )
+            )
         owners: dict[str, str] = {}
         for i, structure in enumerate(structures):
             need_calendar(f"structures.{i}.calendar", structure.calendar)
             for code in structure.departments:
                 if code in owners:
                     out.append(
-                        Problem(
+                        problem(
                             f"structures.{i}.departments",
-                            f"department {code} is claimed by both '{owners[code]}' "
-                            f"and '{structure.id}'",
+                            N_(
+                                "le département %(code)s est revendiqué par « %(first)s » et "
+                                "par « %(second)s »"
+                            ),
+                            code=code,
+                            first=owners[code],
+                            second=structure.id,
                         )
                     )
                 owners.setdefault(code, structure.id)
@@ -85,52 +95,94 @@ def check_references(
                 for j, ref in enumerate(structure.referents):
                     if ref not in known:
                         out.append(
-                            Problem(f"structures.{i}.referents.{j}", f"unknown referent '{ref}'")
+                            problem(
+                                f"structures.{i}.referents.{j}",
+                                N_("référent inconnu « %(id)s »"),
+                                id=ref,
+                            )
                         )
     if technicians is not None:
         for dup in _dupes([t.id for t in technicians]):
-            out.append(Problem("technicians", f"technician id '{dup}' is used twice"))
+            out.append(
+                problem(
+                    "technicians",
+                    N_("l'identifiant de technicien « %(id)s » est pris deux fois"),
+                    id=dup,
+                )
+            )
     if (oncall := sections.get("oncall")) is not None and technicians is not None:
         known = {t.id for t in technicians}
         schedule = oncall.schedule
         for j, member in enumerate(schedule.rota.members):
             if member not in known:
                 out.append(
-                    Problem(f"oncall.schedule.rota.members.{j}", f"unknown technician '{member}'")
+                    problem(
+                        f"oncall.schedule.rota.members.{j}",
+                        N_("technicien inconnu « %(id)s »"),
+                        id=member,
+                    )
                 )
         for j, override in enumerate(schedule.overrides):
             if override.technician not in known:
                 out.append(
-                    Problem(
+                    problem(
                         f"oncall.schedule.overrides.{j}.technician",
-                        f"unknown technician '{override.technician}'",
+                        N_("technicien inconnu « %(id)s »"),
+                        id=override.technician,
                     )
                 )
     if (contacts := sections.get("contacts")) is not None:
         for dup in _dupes([c.number for c in contacts]):
-            out.append(Problem("contacts", f"contact number {dup} is listed twice"))
+            out.append(
+                problem(
+                    "contacts", N_("le numéro de contact %(number)s figure deux fois"), number=dup
+                )
+            )
         if structures is not None:
             known = {s.id for s in structures}
             for i, contact in enumerate(contacts):
                 if contact.structure is not None and contact.structure not in known:
                     out.append(
-                        Problem(
-                            f"contacts.{i}.structure", f"unknown structure '{contact.structure}'"
+                        problem(
+                            f"contacts.{i}.structure",
+                            N_("structure inconnue « %(id)s »"),
+                            id=contact.structure,
                         )
                     )
     if (motives := sections.get("motives")) is not None:
         for dup in _dupes([m.digit for m in motives]):
-            out.append(Problem("motives", f"keypad digit {dup} is used by several motives"))
+            out.append(
+                problem("motives", N_("la touche %(digit)s sert à plusieurs motifs"), digit=dup)
+            )
         for dup in _dupes([m.key for m in motives]):
-            out.append(Problem("motives", f"motive key '{dup}' is used twice"))
+            out.append(
+                problem(
+                    "motives", N_("l'identifiant de motif « %(key)s » est pris deux fois"), key=dup
+                )
+            )
         words = [w for m in motives for w in set(m.keywords)]
         for dup in _dupes(words):
-            out.append(Problem("motives", f"speech keyword '{dup}' belongs to several motives"))
+            out.append(
+                problem(
+                    "motives", N_("le mot-clé « %(word)s » appartient à plusieurs motifs"), word=dup
+                )
+            )
         phrases = [p for m in motives for p in {p.casefold() for p in m.phrases}]
         for dup in _dupes(phrases):
-            out.append(Problem("motives", f"phrase '{dup}' belongs to several motives"))
+            out.append(
+                problem(
+                    "motives",
+                    N_("la phrase « %(phrase)s » appartient à plusieurs motifs"),
+                    phrase=dup,
+                )
+            )
         if sections.get("oncall", "missing") is None and any(m.oncall for m in motives):
-            out.append(Problem("oncall", "a motive may reach on-call but no on-call is configured"))
+            out.append(
+                problem(
+                    "oncall",
+                    N_("un motif peut joindre l'astreinte, mais aucune astreinte n'est configurée"),
+                )
+            )
     if service is not None:
         out.extend(_routing_loops(sections, set(service.numbers)))
     return out
@@ -151,7 +203,14 @@ def _routing_loops(sections: dict[str, Any], own: set[str]) -> list[Problem]:
                 if number in own:
                     path = f"{name}.numbers.{j}" if name == "hotline" else f"{name}.{i}.numbers.{j}"
                     out.append(
-                        Problem(path, f"{number} is the service's own number (routing loop)")
+                        problem(
+                            path,
+                            N_(
+                                "%(number)s est un numéro du service lui-même (l'appel "
+                                "tournerait en boucle)"
+                            ),
+                            number=number,
+                        )
                     )
     return out
 
@@ -191,8 +250,11 @@ def coverage_warnings(doc: ConfigDocument, now: datetime) -> list[Problem]:
         opening = _intervals(calendar, first, horizon)
         if not opening:
             out.append(
-                Problem(
-                    f"structures.{i}", f"'{structure.id}' never opens in the next {horizon} days"
+                problem(
+                    f"structures.{i}",
+                    N_("« %(id)s » n'ouvre jamais dans les %(days)s prochains jours"),
+                    id=structure.id,
+                    days=horizon,
                 )
             )
             continue
@@ -207,10 +269,14 @@ def coverage_warnings(doc: ConfigDocument, now: datetime) -> list[Problem]:
             reachable.extend(_intervals(doc.calendar(referent.calendar), first, horizon))
         if not _overlaps(opening, sorted(reachable)):
             out.append(
-                Problem(
+                problem(
                     f"structures.{i}.referents",
-                    f"no referent of '{structure.id}' is available during its opening hours "
-                    f"in the next {horizon} days",
+                    N_(
+                        "aucun référent de « %(id)s » n'est disponible pendant ses "
+                        "heures d'ouverture dans les %(days)s prochains jours"
+                    ),
+                    id=structure.id,
+                    days=horizon,
                 )
             )
     if doc.oncall is not None:
@@ -232,18 +298,24 @@ def _oncall_warnings(doc: ConfigDocument, now: datetime, horizon: int) -> list[P
             active = [t for t in escalation if (tech := doc.technician(t)) and tech.active]
             if not active:
                 out.append(
-                    Problem(
+                    problem(
                         "oncall",
-                        f"nobody reachable on duty for the window of {start:%Y-%m-%d %H:%M}",
+                        N_("personne de joignable pour la fenêtre d'astreinte du %(start)s"),
+                        start=f"{start:%d/%m/%Y %H:%M}",
                     )
                 )
             elif active[0] != escalation[0] and escalation[0] not in reported:
                 reported.add(escalation[0])
                 out.append(
-                    Problem(
+                    problem(
                         "oncall",
-                        f"'{escalation[0]}' is on duty on {day} but inactive; "
-                        f"calls go to '{active[0]}' first",
+                        N_(
+                            "« %(inactive)s » est d'astreinte le %(day)s mais inactif ; "
+                            "les appels vont d'abord à « %(first)s »"
+                        ),
+                        inactive=escalation[0],
+                        day=f"{day:%d/%m/%Y}",
+                        first=active[0],
                     )
                 )
         rota = schedule.rota
@@ -258,10 +330,15 @@ def _oncall_warnings(doc: ConfigDocument, now: datetime, horizon: int) -> list[P
             )
             if not exists:
                 out.append(
-                    Problem(
+                    problem(
                         "oncall.schedule.rota.handover_time",
-                        f"the handover of {day} at {rota.handover_time} falls in the DST gap; "
-                        "it will happen when clocks jump forward",
+                        N_(
+                            "la relève du %(day)s à %(time)s tombe dans l'heure sautée au "
+                            "passage à l'heure d'été ; elle aura lieu quand les horloges "
+                            "avancent"
+                        ),
+                        day=f"{day:%d/%m/%Y}",
+                        time=rota.handover_time,
                     )
                 )
     return out

@@ -14,6 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from callbook.i18n import N_
 from ivr.config.fields import DepartmentCode, EmailAddress, Identifier, PhoneNumber
 from ivr.config.prompts import Prompts
 from schedules import Calendar, OnCallSchedule
@@ -96,9 +97,16 @@ class Structure(Strict):
     @model_validator(mode="after")
     def _support(self) -> Self:
         if self.support == "no_phone" and not self.redirect_message.strip():
-            raise ValueError("a structure without phone support needs a redirect_message")
+            raise ValueError(
+                N_(
+                    "une structure sans assistance téléphonique "
+                    "a besoin d'un message de redirection"
+                )
+            )
         if self.support == "phone" and not self.referents:
-            raise ValueError("a structure with phone support needs at least one referent")
+            raise ValueError(
+                N_("une structure avec assistance téléphonique a besoin d'au moins un référent")
+            )
         return self
 
 
@@ -126,7 +134,7 @@ class Contact(Strict):
     @classmethod
     def _email(cls, value: str) -> str:
         if value and ("@" not in value or " " in value.strip()):
-            raise ValueError(f"'{value}' is not an e-mail address")
+            raise ValueError(f"« {value} » n'est pas une adresse électronique")
         return value.strip()
 
 
@@ -164,7 +172,7 @@ class Motive(Strict):
     def _keywords(cls, words: list[str]) -> list[str]:
         cleaned = [w.strip().lower() for w in words]
         if any(not w for w in cleaned):
-            raise ValueError("a speech keyword is empty")
+            raise ValueError(N_("un mot-clé est vide"))
         return cleaned
 
     @field_validator("phrases")
@@ -194,7 +202,9 @@ class Closure(Strict):
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("until needs a UTC offset (e.g. 2026-12-24T14:00:00+01:00)")
+            raise ValueError(
+                "la fin a besoin d'un décalage horaire (par exemple 2026-12-24T14:00:00+01:00)"
+            )
         return value
 
     def in_force(self, now: datetime) -> bool:

@@ -9,6 +9,8 @@ from typing import Annotated
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator
 
+from callbook.i18n import N_
+
 # National notations are tried against the overseas departments first: their
 # prefixes (0262, 0596, 0692…) are theirs alone, while libphonenumber also
 # accepts some of them as mainland numbers. Mainland numbers (04 73…) are not
@@ -21,17 +23,20 @@ def to_e164(value: object) -> str:
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("a phone number is required")
+        raise ValueError(N_("un numéro de téléphone est obligatoire"))
     for region in _REGIONS:
         try:
             parsed = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException as exc:
-            raise ValueError(f"'{value}' is not a phone number ({exc})") from exc
+            raise ValueError(f"« {value} » n'est pas un numéro de téléphone") from exc
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         if value.strip().startswith("+"):
             break  # an international number means the same in every region
-    raise ValueError(f"'{value}' is not a valid phone number (E.164 expected, e.g. +33473258339)")
+    raise ValueError(
+        f"« {value} » n'est pas un numéro de téléphone valable "
+        "(par exemple 04 73 25 83 39 ou +33473258339)"
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -54,7 +59,7 @@ _DEPARTMENT = re.compile(r"^(?:\d{2,3}|2[AB])$")
 def _department(code: str) -> str:
     code = code.strip().upper()
     if not _DEPARTMENT.match(code) or code in {"00", "20"}:
-        raise ValueError(f"'{code}' is not a department code (e.g. 63, 2A, 974)")
+        raise ValueError(f"« {code} » n'est pas un numéro de département (par exemple 63, 2A, 974)")
     return code
 
 
@@ -66,7 +71,7 @@ _IDENT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 def _identifier(value: str) -> str:
     if not _IDENT.match(value):
         raise ValueError(
-            f"'{value}' is not an identifier (lowercase letters, digits, '-', '_', '.')"
+            f"« {value} » n'est pas un identifiant (minuscules, chiffres, « - », « _ », « . »)"
         )
     return value
 

@@ -13,8 +13,10 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from ivr.config.checks import Problem, check_references
+from callbook.i18n import N_, gettext
+from ivr.config.checks import Problem, check_references, problem
 from ivr.config.document import ConfigDocument
+from ivr.config.messages import MESSAGES, describe, shown
 
 
 class ConfigInvalid(ValueError):
@@ -30,10 +32,16 @@ def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
 
 
 def _problems(prefix: str, error: ValidationError) -> list[Problem]:
+    """pydantic's errors as Problems in French (`ivr.config.messages`), paths kept."""
     out = []
     for item in error.errors(include_url=False):
-        message = item["msg"].removeprefix("Value error, ")
-        out.append(Problem(_path(prefix, item["loc"]), message))
+        path, message = describe(item, prefix)
+        if item["type"] in ("value_error", "assertion_error"):
+            out.append(Problem(path, message))
+            continue
+        template = MESSAGES.get(item["type"], "")
+        ctx = tuple((k, shown(v)) for k, v in (item.get("ctx") or {}).items())
+        out.append(Problem(path, message, template, ctx) if template else Problem(path, message))
     return out
 
 
@@ -49,18 +57,20 @@ def _adapter(name: str) -> TypeAdapter[Any]:
 def validate_document(data: Any) -> ConfigDocument:
     """Validate plain data (from YAML or JSON); raise ConfigInvalid with every problem."""
     if not isinstance(data, dict):
-        raise ConfigInvalid([Problem("", "the document must be a mapping of sections")])
+        raise ConfigInvalid([problem("", N_("le document doit être un ensemble de sections"))])
     problems: list[Problem] = []
     fields = ConfigDocument.model_fields
     for key in data:
         if key not in fields:
             known = ", ".join(fields)
-            problems.append(Problem(str(key), f"unknown section (known: {known})"))
+            problems.append(
+                problem(str(key), N_("section inconnue (connues : %(known)s)"), known=known)
+            )
     sections: dict[str, Any] = {}
     for name, field in fields.items():
         if name not in data:
             if field.is_required():
-                problems.append(Problem(name, "section is required"))
+                problems.append(problem(name, N_("cette section est obligatoire")))
             else:
                 sections[name] = field.get_default(call_default_factory=True)
             continue
@@ -81,8 +91,15 @@ def load_yaml_text(text: str) -> ConfigDocument:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
-        raise ConfigInvalid([Problem("", f"not valid YAML at {where}: {exc}")]) from exc
+        where = (
+            gettext("ligne %(line)s, colonne %(column)s")
+            % {"line": mark.line + 1, "column": mark.column + 1}
+            if mark
+            else gettext("document")
+        )
+        raise ConfigInvalid(
+            [problem("", N_("YAML illisible (%(where)s) : %(error)s"), where=where, error=exc)]
+        ) from exc
     return validate_document(data)
 
 

@@ -16,20 +16,26 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+from babel.dates import get_day_names
+from flask_babel import gettext
 
 from ivr.admin.views.french import day_label
-from ivr.admin.views.status import technician_names
+from ivr.admin.views.status import closed_reason, technician_names
 from ivr.config import ConfigDocument
+from ivr.i18n import babel_locale
 from schedules import Calendar, OnCallSchedule
 from schedules.instants import from_us, holiday_name, to_us
 from schedules.ranges import Weekday
 
 HOUR = timedelta(hours=1)
 AGENDA_DAYS = 14
-WEEKDAY_NAMES = {
-    "mon": "lundi", "tue": "mardi", "wed": "mercredi", "thu": "jeudi",
-    "fri": "vendredi", "sat": "samedi", "sun": "dimanche",
-}  # fmt: skip
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekday_names() -> dict[str, str]:
+    """'mon' -> 'lundi' ('Monday'): Babel's names in the reader's language."""
+    names = get_day_names("wide", locale=babel_locale())
+    return {key: names[i] for i, key in enumerate(WEEKDAYS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +138,7 @@ def agenda_day(doc: ConfigDocument, calendar_key: str, day: date) -> AgendaDay:
                 open_minutes=_overlap_minutes(open_intervals, to_us(moment), to_us(end)),
                 oncall_minutes=oncall_minutes,
                 on_duty=on_duty,
-                reason="" if reason is None else reason.text,
+                reason="" if reason is None else closed_reason(reason),
             )
         )
         moment = end
@@ -177,8 +183,8 @@ def weekly_lines(calendar: Calendar) -> list[WeeklyLine]:
     lines = []
     for weekday in Weekday:
         ranges = calendar.weekly.get(weekday, [])
-        text = ", ".join(str(r) for r in ranges) if ranges else "fermé"
-        lines.append(WeeklyLine(WEEKDAY_NAMES[weekday.value], text))
+        text = ", ".join(str(r) for r in ranges) if ranges else gettext("fermé")
+        lines.append(WeeklyLine(weekday_names()[weekday.value], text))
     return lines
 
 
@@ -187,8 +193,17 @@ def public_holidays(spec: str | None, year: int) -> list[tuple[date, str]]:
     if not spec:
         return []
     country, _, subdiv = spec.partition("/")
-    table = holidays_lib.country_holidays(country, subdiv=subdiv or None, years=year, language="fr")
+    table = holidays_lib.country_holidays(
+        country, subdiv=subdiv or None, years=year, language=_holiday_language(country)
+    )
     return sorted(table.items())
+
+
+def _holiday_language(country: str) -> str:
+    """The reader's language for the holidays' names, when the library knows it."""
+    wanted = "fr" if babel_locale().language == "fr" else "en_US"
+    known = holidays_lib.country_holidays(country).supported_languages
+    return wanted if wanted in known else "fr"
 
 
 @dataclass(frozen=True, slots=True)

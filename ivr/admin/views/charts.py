@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from babel.dates import format_date
+from babel.numbers import format_percent
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
+
+from ivr.i18n import babel_locale
 
 FAMILY_COLOURS = {
     "incident": "#c0392b",
@@ -24,8 +29,8 @@ FAMILY_COLOURS = {
 FAMILY_LABELS = {
     "incident": "incident",
     "usage": "utilisation",
-    "account": "licence ou compte",
-    "evolution": "évolution",
+    "account": lazy_gettext("licence ou compte"),
+    "evolution": lazy_gettext("évolution"),
     "directory": "annuaire",
     "emergency": "urgence",
     "": "sans motif",
@@ -98,7 +103,7 @@ def stacked_bars(days: list[date], series: dict[str, list[int]]) -> Markup:
         name = FAMILY_LABELS.get(family, family)
         body.append(_text(x + 14, height - 5, name, "start"))
         x += 24 + 6 * len(name)
-    return _svg(width, height, "Appels par jour et par famille de motifs", body)
+    return _svg(width, height, gettext("Appels par jour et par famille de motifs"), body)
 
 
 def heat_map(grid: list[list[int]]) -> Markup:
@@ -118,7 +123,7 @@ def heat_map(grid: list[list[int]]) -> Markup:
                 ink = "#fff" if shade > 0.55 else "#1d2433"
                 y = top + d * cell + cell / 2 + 3
                 body.append(_value(left + h * cell + cell / 2 - 1, y, str(value), ink))
-    return _svg(width, height, "Appels par jour de la semaine et par heure", body)
+    return _svg(width, height, gettext("Appels par jour de la semaine et par heure"), body)
 
 
 def answer_rate(days: list[date], answered: list[int], calls: list[int]) -> Markup:
@@ -138,7 +143,13 @@ def answer_rate(days: list[date], answered: list[int], calls: list[int]) -> Mark
         if calls[i]:
             rate = answered[i] / calls[i]
             h = rate * plot_h
-            title = f"{day:%d/%m} : {answered[i]}/{calls[i]} répondus ({rate:.0%})"
+            title = gettext(
+                "%(day)s : %(answered)s/%(calls)s répondus (%(rate)s)",
+                day=format_date(day, "dd/MM", locale=babel_locale()),
+                answered=answered[i],
+                calls=calls[i],
+                rate=format_percent(rate, locale=babel_locale()),
+            )
             body.append(_rect(x, top + plot_h - h, bar, h, "#27ae60", title))
             if len(days) <= PRINTED_DAYS:
                 body.append(
@@ -146,7 +157,7 @@ def answer_rate(days: list[date], answered: list[int], calls: list[int]) -> Mark
                 )
         if len(days) <= 16 or i % max(len(days) // 12, 1) == 0:
             body.append(_text(x + bar / 2, top + plot_h + 12, f"{day:%d/%m}", size=9))
-    return _svg(width, height, "Taux de réponse par jour", body)
+    return _svg(width, height, gettext("Taux de réponse par jour"), body)
 
 
 def hbars(label: str, rows: list[tuple[str, int]], colours: Sequence[str] = ("#2e86c1",)) -> Markup:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from callbook.history.audit import record_audit
@@ -36,12 +37,15 @@ def with_closure(
     """`doc` with the switch set; refuses an end in the past, an over-long message,
     and reopening a service that is not closed (a form sent twice)."""
     if not active and not doc.closure.active:
-        raise FormError("active", "le service n'est pas fermé manuellement")
+        raise FormError("active", gettext("le service n'est pas fermé manuellement"))
     message = " ".join(message.split())
     if len(message) > MESSAGE_MAX:
-        raise FormError("message", f"le message dépasse {MESSAGE_MAX} caractères")
+        raise FormError(
+            "message",
+            gettext("le message dépasse %(MESSAGE_MAX)s caractères", MESSAGE_MAX=MESSAGE_MAX),
+        )
     if active and until is not None and until <= now:
-        raise FormError("until", "la fin de la fermeture est déjà passée")
+        raise FormError("until", gettext("la fin de la fermeture est déjà passée"))
     closure = Closure(active=active, message=message if active else "", until=until)
     data = to_data(doc)
     data["closure"] = closure_data(closure)
@@ -61,7 +65,9 @@ def publish_closure(
     """Store and activate the revision with the switch set; audit it; keep the draft in step."""
     changed = with_closure(doc, active=active, message=message, until=until, now=now)
     before, after = closure_data(doc.closure), closure_data(changed.closure)
-    comment = "fermeture manuelle activée" if active else "fermeture manuelle levée"
+    comment = (
+        gettext("fermeture manuelle activée") if active else gettext("fermeture manuelle levée")
+    )
     rev = save_revision(session, changed, author=author, comment=comment)
     action = "closure.on" if active else "closure.off"
     record_audit(session, author, "config", rev.id, action, before, after, at=now)

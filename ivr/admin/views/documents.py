@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from callbook.history.drafts import get_draft
@@ -25,11 +26,13 @@ def active_document(session: Session) -> tuple[int, ConfigDocument]:
     """
     rev = active_revision(session)
     if rev is None:
-        raise NoDocument("aucune révision de la configuration n'est active")
+        raise NoDocument(gettext("aucune révision de la configuration n'est active"))
     try:
         return rev.id, revision_document(rev)
     except ConfigInvalid as exc:
-        raise NoDocument(f"la révision {rev.id} n'est pas valide : {exc}") from exc
+        raise NoDocument(
+            gettext("la révision %(id)s n'est pas valide : %(exc)s", id=rev.id, exc=exc)
+        ) from exc
 
 
 def chosen_document(session: Session, source: str) -> tuple[str, str, ConfigDocument]:
@@ -45,8 +48,14 @@ def chosen_document(session: Session, source: str) -> tuple[str, str, ConfigDocu
             try:
                 doc = validate_document(draft.document)
             except ConfigInvalid as exc:
-                raise NoDocument(f"le brouillon n'est pas valide : {exc}") from exc
-            return "draft", f"brouillon (modifié par {draft.updated_by})", doc
-        note = " — aucun brouillon en cours"
+                raise NoDocument(
+                    gettext("le brouillon n'est pas valide : %(exc)s", exc=exc)
+                ) from exc
+            return (
+                "draft",
+                gettext("brouillon (modifié par %(updated_by)s)", updated_by=draft.updated_by),
+                doc,
+            )
+        note = gettext(" — aucun brouillon en cours")
     number, doc = active_document(session)
-    return "active", f"révision active n° {number}{note}", doc
+    return "active", gettext("révision active n° %(number)s%(note)s", number=number, note=note), doc

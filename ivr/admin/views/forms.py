@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
+
+from ivr.admin.views.french import short_date
+
 
 class FormError(ValueError):
     """A field the user filled in wrongly; `field` is the form field's name."""
@@ -29,7 +33,9 @@ def parse_date(value: str, field: str) -> date:
             return date(year, month, day)
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise FormError(field, f"« {value} » n'est pas une date (ex. 2026-12-25)") from exc
+        raise FormError(
+            field, gettext("« %(value)s » n'est pas une date (ex. 2026-12-25)", value=value)
+        ) from exc
 
 
 def parse_time(value: str, field: str) -> time:
@@ -37,7 +43,9 @@ def parse_time(value: str, field: str) -> time:
     try:
         return time.fromisoformat(text if len(text) > 2 else f"{text}:00")
     except ValueError as exc:
-        raise FormError(field, f"« {value} » n'est pas une heure (ex. 09:30)") from exc
+        raise FormError(
+            field, gettext("« %(value)s » n'est pas une heure (ex. 09:30)", value=value)
+        ) from exc
 
 
 def parse_local_datetime(value: str, field: str, zone: ZoneInfo) -> datetime:
@@ -51,7 +59,10 @@ def parse_local_datetime(value: str, field: str, zone: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise FormError(
-            field, f"« {value} » n'est pas une date et une heure (ex. 2026-12-25 09:30)"
+            field,
+            gettext(
+                "« %(value)s » n'est pas une date et une heure (ex. 2026-12-25 09:30)", value=value
+            ),
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
@@ -65,7 +76,14 @@ def date_range(args: Mapping[str, str], default: tuple[date, date]) -> tuple[dat
     first = parse_date(args["from"], "from") if optional(args, "from") else default[0]
     last = parse_date(args["to"], "to") if optional(args, "to") else default[1]
     if last < first:
-        raise FormError("to", f"la fin ({last:%d/%m/%Y}) précède le début ({first:%d/%m/%Y})")
+        raise FormError(
+            "to",
+            gettext(
+                "la fin (%(last)s) précède le début (%(first)s)",
+                last=short_date(last),
+                first=short_date(first),
+            ),
+        )
     if (last - first).days > 366:
-        raise FormError("to", "la période dépasse un an")
+        raise FormError("to", gettext("la période dépasse un an"))
     return first, last

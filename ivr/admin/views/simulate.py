@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from flask_babel import gettext
+
 from ivr.config import ConfigDocument
 from ivr.flows import dialing, menu, structure, voicemail, welcome
 from ivr.flows.state import (
@@ -128,7 +130,7 @@ class _Player:
                 break
             step = following
         else:
-            self.sim.outcome = "le scénario ne s'est pas terminé"
+            self.sim.outcome = gettext("le scénario ne s'est pas terminé")
         return self.sim
 
     def _play(self, step: Step) -> Step | None:
@@ -146,9 +148,9 @@ class _Player:
             elif verb.tag == "Record":
                 return self._message(step.state)
             elif verb.tag == "Hangup":
-                self.sim.outcome = self.sim.outcome or "le service raccroche"
+                self.sim.outcome = self.sim.outcome or gettext("le service raccroche")
                 return None
-        self.sim.outcome = self.sim.outcome or "fin de l'appel"
+        self.sim.outcome = self.sim.outcome or gettext("fin de l'appel")
         return None
 
     def _press(self, keys: str) -> None:
@@ -179,7 +181,7 @@ class _Player:
         numbers = ", ".join(leg.numbers)
         self.sim.lines.append(Line("dial", f"sonne {leg.label} ({numbers}, {leg.timeout} s)"))
         if self.scenario.answer != "answer":
-            self.sim.lines.append(Line("note", "pas de réponse"))
+            self.sim.lines.append(Line("note", gettext("pas de réponse")))
             return dialing.dial_result(state, self.doc, self.now, self.busy, "no-answer", 0)
         if leg.whisper:
             whisper = dialing.whisper(state, self.doc)
@@ -187,20 +189,27 @@ class _Player:
                 self.sim.lines.append(Line("note", f"au technicien : {say.text}"))
                 break
             state = dialing.whisper_answer(whisper.state, self.doc, "1").state
-            self.sim.lines.append(Line("note", "le technicien tape 1 et accepte"))
-        self.sim.lines.append(Line("note", f"{leg.label} répond"))
+            self.sim.lines.append(Line("note", gettext("le technicien tape 1 et accepte")))
+        self.sim.lines.append(Line("note", gettext("%(label)s répond", label=leg.label)))
         self.sim.outcome = f"conversation avec {leg.label}"
         return dialing.dial_result(state, self.doc, self.now, self.busy, "completed", 60)
 
     def _message(self, state: CallState) -> Step:
-        self.sim.lines.append(Line("caller", "(bip) l'appelant laisse un message de 20 s"))
-        self.sim.outcome = "message laissé"
+        self.sim.lines.append(Line("caller", gettext("(bip) l'appelant laisse un message de 20 s")))
+        self.sim.outcome = gettext("message laissé")
         return voicemail.recorded(
             state, self.doc, self.now, EXAMPLE_RECORDING, self._voicemail_sink
         )
 
     def _voicemail_sink(self, state: CallState, recording: voicemail.Recording) -> str | None:
-        self.sim.lines.append(Line("note", f"numéro de ticket d'exemple : {EXAMPLE_TICKET}"))
+        self.sim.lines.append(
+            Line(
+                "note",
+                gettext(
+                    "numéro de ticket d'exemple : %(EXAMPLE_TICKET)s", EXAMPLE_TICKET=EXAMPLE_TICKET
+                ),
+            )
+        )
         return EXAMPLE_TICKET
 
     def _callback_sink(self, state: CallState) -> datetime | None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext, lazy_gettext
+
 from ivr.config import ConfigDocument
 from schedules import Calendar
+from schedules.calendar import ClosedKind, ClosedReason
 
 SUPPORT_NOTES = {
     "phone": "",
-    "no_phone": "pas d'accueil téléphonique (message de redirection)",
-    "hotline_only": "appels dirigés vers l'assistance nationale",
+    "no_phone": lazy_gettext("pas d'accueil téléphonique (message de redirection)"),
+    "hotline_only": lazy_gettext("appels dirigés vers l'assistance nationale"),
 }
 
 
@@ -68,6 +71,19 @@ class ClosureState:
     until: datetime | None
 
 
+def closed_reason(reason: ClosedReason) -> str:
+    """Why a calendar is closed, in the reader's language ('jour férié : Noël')."""
+    if reason.kind is ClosedKind.holiday:
+        return gettext("jour férié : %(name)s", name=reason.label)
+    if reason.kind is ClosedKind.closure:
+        return gettext("fermeture exceptionnelle : %(name)s", name=reason.label)
+    if reason.kind is ClosedKind.lunch:
+        return gettext("pause de midi")
+    if reason.kind is ClosedKind.manual:
+        return gettext("fermeture manuelle")
+    return gettext("hors horaires")
+
+
 def _state(key: str, name: str, calendar_key: str, calendar: Calendar, now: datetime,
            note: str = "") -> OpenState:  # fmt: skip
     current = calendar.current_range(now)
@@ -78,7 +94,7 @@ def _state(key: str, name: str, calendar_key: str, calendar: Calendar, now: date
         calendar=calendar_key,
         timezone=calendar.timezone,
         is_open=current is not None,
-        reason="" if reason is None else reason.text,
+        reason="" if reason is None else closed_reason(reason),
         closes_at=current[1] if current else None,
         next_opening=None if current else calendar.next_opening(now),
         note=note,
@@ -113,7 +129,7 @@ def technician_names(doc: ConfigDocument, keys: tuple[str, ...]) -> tuple[str, .
         if tech is None:
             names.append(key)
         elif not tech.active:
-            names.append(f"{tech.name} (inactif)")
+            names.append(gettext("%(name)s (inactif)", name=tech.name))
         else:
             names.append(tech.name)
     return tuple(names)
