@@ -90,7 +90,7 @@ def test_a_call_is_told_in_french_at_local_times(app: Flask, login_as: Login) ->
         "09:31:02 — L'appelant a choisi « Incident technique » (touche 1)",
         "09:31:02 — Orientation : hotline nationale ; à appeler : l'assistance nationale",
         "09:31:03 — Transfert vers l'assistance nationale (2 numéros)",
-        "09:31:40 — Transfert vers l'assistance nationale : pas de réponse",
+        "09:31:40 — Transfert vers l'assistance nationale : sans réponse",
         "09:31:40 — Messagerie proposée",
         "09:32:05 — Message vocal enregistré (20 s)",
         "09:32:05 — Ticket n° 466750 ouvert",

@@ -18,6 +18,8 @@ COLUMNS = {
     "Rôle": "select[name=role]",
     "Actif": "input[name=active]",
     "Technicien": "select[name=technician]",
+    "Structure (référent)": "select[name=structure]",
+    "Langue": "select[name=locale]",
     "Nouveau mot de passe": "input[name=password]",
     "": "button[type=submit]",
 }
@@ -43,7 +45,10 @@ def test_each_users_header_stands_above_its_field(server: tuple[str, object], pa
     page.goto("/admin/users")
     shot(page, "users")
     headers = page.locator("table.users thead th")
-    boxes = {headers.nth(i).inner_text().strip(): headers.nth(i).bounding_box() for i in range(7)}
+    boxes = {
+        headers.nth(i).inner_text().strip(): headers.nth(i).bounding_box()
+        for i in range(headers.count())
+    }
     for username in ("claire", "paul"):
         row = page.locator(f"#user-{username}")
         name = row.locator("th").bounding_box()

@@ -241,7 +241,9 @@ def test_phrases_have_limits(phrases: list[str], message: str) -> None:
 def test_a_phrase_in_two_motives_is_refused(doc: ConfigDocument) -> None:
     data = yaml.safe_load(demo_yaml_text())
     data["motives"][1]["phrases"].append("Ça ne marche plus")
-    with pytest.raises(ValueError, match="phrase 'ça ne marche plus' belongs to several motives"):
+    with pytest.raises(
+        ValueError, match="la phrase « ça ne marche plus » appartient à plusieurs motifs"
+    ):
         validate_document(data)
 
 

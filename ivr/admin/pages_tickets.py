@@ -8,8 +8,6 @@ is narrowed by `callbook.tickets.access` (another structure's ticket is 404).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import requests
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -35,7 +33,7 @@ from ivr.admin.auth import current_user, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, active_or_none, default_zone
 from ivr.admin.views import queries
-from ivr.admin.views.forms import FormError, optional, parse_local_datetime
+from ivr.admin.views.forms import optional
 from ivr.i18n import label
 from schedules import clock
 
@@ -56,7 +54,7 @@ WORKERS = ("technician", "referent")
 """Roles that work on tickets and callbacks besides admin (referents: their structure's)."""
 
 
-def _actor() -> str:
+def actor() -> str:
     user = current_user()
     assert user is not None  # require_role let us in
     return user.username
@@ -174,7 +172,7 @@ def ticket_status(number: str) -> str | tuple[str, int] | BaseResponse:
     found = ticket_or_404(session, number)
     status = request.form.get("status", "")
     try:
-        changed = actions.set_status(session, found, status, actor=_actor(), now=clock.now())
+        changed = actions.set_status(session, found, status, actor=actor(), now=clock.now())
     except actions.ActionRefused as exc:
         session.rollback()
         return ticket_page(number, str(exc))
@@ -196,7 +194,7 @@ def ticket_assign(number: str) -> str | tuple[str, int] | BaseResponse:
         return ticket_page(
             number, gettext("« %(assignee)s » n'est pas un technicien actif", assignee=assignee)
         )
-    changed = actions.assign(session, found, assignee, actor=_actor(), now=clock.now())
+    changed = actions.assign(session, found, assignee, actor=actor(), now=clock.now())
     what = (
         gettext("Attribué à %(assignee)s.", assignee=assignee)
         if assignee
@@ -220,7 +218,7 @@ def ticket_merge(number: str) -> str | tuple[str, int] | BaseResponse:
             ),
         )
     try:
-        moved = actions.merge(session, source, target, actor=_actor(), now=clock.now())
+        moved = actions.merge(session, source, target, actor=actor(), now=clock.now())
     except actions.ActionRefused as exc:
         session.rollback()
         return ticket_page(number, str(exc))
@@ -272,90 +270,3 @@ def recording(number: str, message_id: int) -> Response:
         )
     mimetype = answer.headers.get("Content-Type", "audio/mpeg").split(";")[0]
     return Response(answer.content, mimetype=mimetype)
-
-
-# -- callbacks ---------------------------------------------------------------------------
-
-
-@bp.get("/callbacks")
-@require_role(*WORKERS)
-def callbacks() -> str:
-    view = request.args.get("view", "active")
-    statuses = CALLBACK_VIEWS.get(view, CALLBACK_VIEWS["active"])
-    query = select(Callback).order_by(Callback.due_at, Callback.rank, Callback.id)
-    if statuses:
-        query = query.where(Callback.status.in_(statuses))
-    query = access.scope_callbacks(query, scope())
-    session = get_session()
-    rows = session.scalars(query.limit(PAGE_SIZE * 5)).all()
-    tickets = {
-        t.id: t.number
-        for t in session.scalars(
-            select(actions.Ticket).where(actions.Ticket.id.in_({r.ticket_id for r in rows}))
-        )
-    }
-    return render_template(
-        "admin/callbacks.html",
-        rows=rows,
-        tickets=tickets,
-        view=view,
-        views=list(CALLBACK_VIEWS),
-        now=clock.now(),
-        zone=default_zone(),
-    )
-
-
-def _callback_or_404(session: Session, callback_id: int) -> Callback:
-    found = access.find_callback_in(session, callback_id, scope())
-    if found is None:
-        abort(404, gettext("Aucun rappel n° %(number)s.", number=callback_id))
-    return found
-
-
-def _back(message: str) -> BaseResponse:
-    flash(message)
-    target = request.form.get("next", "")
-    if not target.startswith("/admin/"):
-        target = url_for("admin.callbacks")
-    return redirect(target)
-
-
-@bp.post("/callbacks/<int:callback_id>/<action>")
-@require_role(*WORKERS)
-def callback_action(callback_id: int, action: str) -> BaseResponse:
-    session = get_session()
-    found = _callback_or_404(session, callback_id)
-    now, actor = clock.now(), _actor()
-    try:
-        if action == "call-now":
-            actions.call_now(session, found, actor=actor, now=now)
-            message = gettext(
-                "Rappel %(callback_id)s : appel lancé au prochain passage du répartiteur.",
-                callback_id=callback_id,
-            )
-        elif action == "cancel":
-            actions.cancel(session, found, actor=actor, now=now)
-            message = gettext(
-                "Rappel %(callback_id)s annulé ; son ticket reste ouvert.", callback_id=callback_id
-            )
-        elif action == "reschedule":
-            due = _due_at(request.form.get("due_at", ""), now)
-            actions.reschedule(session, found, due, actor=actor, now=now)
-            message = gettext("Rappel %(callback_id)s reprogrammé.", callback_id=callback_id)
-        else:
-            abort(404)
-    except (actions.ActionRefused, FormError) as exc:
-        session.rollback()
-        text = exc.message if isinstance(exc, FormError) else str(exc)
-        abort(400, gettext("Action refusée : %(text)s.", text=text))
-    session.commit()
-    return _back(message)
-
-
-def _due_at(text: str, now: datetime) -> datetime:
-    if not text.strip():
-        raise FormError("due_at", gettext("indiquez la nouvelle date et heure du rappel"))
-    due = parse_local_datetime(text, "due_at", default_zone())
-    if due < now:
-        raise FormError("due_at", gettext("la nouvelle heure du rappel est déjà passée"))
-    return due
