@@ -120,7 +120,7 @@ def test_config_errors_are_french_sentences_naming_the_field(login_as: Login) ->
     refused = admin.post("/admin/calendars/hotline", data=form)
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
-    assert "fuseau horaire inconnu « Europe/Pariss »" in html
+    assert "Fuseau horaire inconnu : « Europe/Pariss »" in html
     structure = {"csrf_token": token, "id": "savoie", "name": "Savoie", "departments": "73",
                  "calendar": "hotline", "support": "phone", "redirect_message": "",
                  "referents": "nobody-here"}  # fmt: skip

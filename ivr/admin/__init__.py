@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from callbook.labels import label
 from ivr.admin import csrf
 from ivr.admin.auth import current_user, deny_unmarked, has_role
 from ivr.admin.blueprint import bp
 from ivr.admin.nav import nav_links
 from ivr.admin.views.french import short_moment
+from ivr.i18n import label
 
 __all__ = ["bp", "error_page", "init_app"]
 
@@ -40,20 +40,10 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=SESSION_HOURS * 3600,
     )
     csrf.init_app(app)
-    # Templates mark their text `{{ _("Texte") }}`. Until a translation layer is
-    # installed (Flask-Babel's `init_app` installs its own `_`, which replaces
-    # this one), the text is shown as written, in French.
-    app.jinja_env.globals.setdefault("_", gettext_identity)
-    app.jinja_env.globals.setdefault("label", label)  # a stored code, as people read it
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if module.name.startswith("pages_"):
             importlib.import_module(f"{__name__}.{module.name}")
     app.register_blueprint(bp)
-
-
-def gettext_identity(text: str, **values: object) -> str:
-    """`_("Appel de %(number)s", number=n)`: the text itself, %-formatted with `values`."""
-    return text % values if values else text
 
 
 @bp.before_request
