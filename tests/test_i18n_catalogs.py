@@ -117,4 +117,5 @@ def test_every_label_reads_in_french_and_in_english() -> None:
         ("admin", "Administrator"),
         ("technician", "Technician"),
         ("viewer", "Viewer"),
+        ("referent", "Referent"),
     ]
