@@ -48,6 +48,7 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "directory": "Annuaire",
         "emergency": "Urgence",
     },
+    "channel": {"keypad": "Clavier", "speech": "Parole", "technician": "Technicien"},
 }
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbook.db import database
 from callbook.history.models import ConfigRevision
 from callbook.history.revisions import active_revision_id, get_revision, has_revisions
+from callbook.reports.history import Names
 from ivr.config import (
     ConfigDocument,
     ConfigInvalid,
@@ -35,6 +36,7 @@ from ivr.config import (
     to_data,
     validate_document,
 )
+from ivr.config.names import export_names
 from ivr.config.revisions import revision_document, save_revision
 
 log = logging.getLogger(__name__)
@@ -229,3 +231,12 @@ def install_demo_if_empty(session: Session) -> ConfigRevision | None:
         return None
     doc = load_yaml_text(demo_yaml_text())
     return save_revision(session, doc, author="system", comment="demo configuration")
+
+
+def active_names() -> Names:
+    """The names the exports use, from the active configuration (none without one)."""
+    try:
+        _, doc = current_config()
+    except NoActiveConfig:
+        return Names()
+    return export_names(doc)
