@@ -32,6 +32,7 @@ from callbook.reports.exports import (
     write_csv,
     write_xlsx,
 )
+from ivr.config import demo_yaml_text
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book
 
@@ -252,17 +253,16 @@ def test_the_export_is_quiet_when_not_on_a_terminal(
     assert result.output == f"10 lines written to {out}\n"  # no bar, no label
 
 
-def test_the_export_shows_its_progress_on_a_terminal(
-    runner: IvrRunner, app: Flask, tmp_path: Path
-) -> None:
-    march_book(app)
-    out = tmp_path / "march.xlsx"
+def on_terminal(runner: IvrRunner, *args: str) -> tuple[int, str]:
+    """Run `ivr ARGS` in a child process whose standard error is a terminal (a pty).
+
+    (exit code, what the terminal received).
+    """
     env = {**os.environ, **{k: v for k, v in runner.env.items() if v is not None}}
-    master, terminal = pty.openpty()  # standard error is a terminal, as for a person
+    master, terminal = pty.openpty()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "ivr.cli", "callbook", "export", "--from", "2026-03-01",
-             "--to", "2026-03-31", str(out)],
+            [sys.executable, "-m", "ivr.cli", *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal, env=env,
             timeout=120, check=False,
         )  # fmt: skip
@@ -271,15 +271,38 @@ def test_the_export_shows_its_progress_on_a_terminal(
         while True:
             try:
                 chunk = os.read(master, 4096)
-            except OSError:  # the terminal's other side is closed and all is read
+            except OSError:  # the other side is closed and everything was read
                 break
             if not chunk:
                 break
             shown += chunk
     finally:
         os.close(master)
-    assert done.returncode == 0, shown
-    text = shown.decode()
+    return done.returncode, shown.decode()
+
+
+def test_the_export_shows_its_progress_on_a_terminal(
+    runner: IvrRunner, app: Flask, tmp_path: Path
+) -> None:
+    march_book(app)
+    out = tmp_path / "march.xlsx"
+    code, text = on_terminal(runner, "callbook", "export", "--from", "2026-03-01",
+                             "--to", "2026-03-31", str(out))  # fmt: skip
+    assert code == 0, text
     assert "Export XLSX  [---" in text  # the bar, empty, then full
     assert text.index("0%") < text.index("100%") < text.index("10 lines written")
-    assert "10 lines written" in text
+
+
+def test_config_import_and_export_show_progress_on_a_terminal(
+    runner: IvrRunner, app: Flask, tmp_path: Path
+) -> None:
+    source = tmp_path / "hotline.yaml"
+    source.write_text(demo_yaml_text(), encoding="utf-8")
+    code, text = on_terminal(runner, "config", "import", str(source))
+    assert code == 0, text
+    assert "Importing hotline.yaml  [---" in text and "100%" in text
+    quiet = runner.invoke("config", "import", str(source))
+    assert quiet.output.startswith("revision 3 active")  # no bar off a terminal
+    code, text = on_terminal(runner, "config", "export", "--output", str(tmp_path / "out.yaml"))
+    assert code == 0, text
+    assert "Exporting to out.yaml" in text and "100%" in text

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from ivr.cli.kit import app_context, default_author, progress
+from ivr.cli.kit import app_context, default_author, on_terminal, progress
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -128,17 +128,13 @@ def export(
             "mask_numbers": mask_numbers,
             "names": active_names(),
         }
-        total = count_lines(session, start, end, structure=structure) if _on_terminal() else 0
+        total = count_lines(session, start, end, structure=structure) if on_terminal() else 0
         try:
             with progress(total, f"Export {fmt.upper()}") as step:
                 lines = _write_export(session, file, fmt, csv_style, start, end, step, options)
         except OSError as exc:
             raise click.ClickException(f"cannot write {file}: {exc}") from exc
     click.echo(f"{lines} lines written to {file}", err=True)
-
-
-def _on_terminal() -> bool:
-    return sys.stderr.isatty()
 
 
 def _write_export(
@@ -148,7 +144,7 @@ def _write_export(
     csv_style: str,
     start: datetime,
     end: datetime,
-    step: Callable[[int], None] | None,
+    step: Callable[[int], None],
     options: dict[str, Any],
 ) -> int:
     from callbook.reports.exports import write_csv, write_xlsx

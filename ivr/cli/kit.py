@@ -58,17 +58,27 @@ def reason(exc: Exception) -> str:
 Step = Callable[[int], None]
 
 
+def on_terminal(stream: TextIO | None = None) -> bool:
+    """Whether `stream` (default: standard error, where bars go) is a terminal."""
+    return (stream or sys.stderr).isatty()
+
+
+def _quiet(steps: int) -> None:
+    """What advances no bar."""
+
+
 @contextmanager
-def progress(length: int, label: str, stream: TextIO | None = None) -> Iterator[Step | None]:
+def progress(length: int, label: str, stream: TextIO | None = None) -> Iterator[Step]:
     """A progress bar of `length` steps on standard error when it is a terminal.
 
-    Yields the function that advances the bar by n steps, or None when
-    standard error is not a terminal (a pipe, a file, cron, a test runner):
-    the command then stays quiet instead of writing bar lines into a log.
+    Yields the function that advances the bar by n steps. When standard
+    error is not a terminal (a pipe, a file, cron, a test runner) that
+    function does nothing: the command stays quiet instead of writing bar
+    lines into a log.
     """
     out = stream or sys.stderr
-    if not out.isatty():
-        yield None
+    if not on_terminal(out):
+        yield _quiet
         return
     with click.progressbar(length=length, label=label, file=out, show_eta=True) as bar:
         yield bar.update
