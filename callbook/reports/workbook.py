@@ -126,11 +126,24 @@ def write_history(sheet: WriteOnlyWorksheet, rows: Iterable[HistoryRow]) -> int:
     sheet.append(cells.bold(HEADERS))
     day = cells.formatted(1, None, DATE_FORMAT)
     hour = cells.formatted(2, None, TIME_FORMAT)
-    value = cells.value
+    text = cells.text
     lines = 0
+    # `Cells.value` inlined: this loop runs for 13 values of 300,000 lines.
     for moment, *rest in rows:
-        day.value, hour.value = moment.date(), moment.time()
-        sheet.append([day, hour, *(value(column, v) for column, v in enumerate(rest, 3))])
+        day.value = moment.date()
+        hour.value = moment.time()
+        line: list[Any] = [day, hour]
+        append = line.append
+        for column, value in enumerate(rest, 3):
+            if value.__class__ is not str:
+                append(value)
+            elif not value:
+                append(None)  # no cell at all: writing cells is most of the time spent
+            elif value.startswith(PROTECTED):
+                append(text(column, value))
+            else:
+                append(value)
+        sheet.append(line)
         lines += 1
     last = get_column_letter(len(HEADERS))
     sheet.auto_filter.ref = f"A1:{last}{lines + 1}"
