@@ -244,7 +244,9 @@ def longest_values(
     longest free texts, without reading the lines twice.
     """
     where = in_period(start, end, structure)
-    longest = [10, 8, 0, 6, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0]  # date, time, ticket, oui/non
+    longest = dict.fromkeys(HEADERS, 0)
+    longest.update({"Date": len("31/12/2026"), "Heure": len("23:59:59"), "Ticket": 6})
+    longest["Aux heures d'ouverture"] = len(YES)
     calls: Select[Any] = (
         select(
             Call.structure,
@@ -259,11 +261,18 @@ def longest_values(
         .group_by(Call.structure, Call.route, Call.answered_by)
     )
     for group in session.execute(calls):
-        text = (wording.structure(group[0]), wording.route(group[1]), wording.answered_by(group[2]))
-        sizes = [*(len(t) for t in text), *(int(n or 0) for n in group[3:6])]
-        for column, size in zip((5, 10, 12, 2, 4, 6), sizes, strict=True):
-            longest[column] = max(longest[column], size)
-        longest[13] = max(longest[13], len(str(group[6] or "")))
+        sizes = {
+            "Structure": len(wording.structure(group[0])),
+            "Issue": len(wording.route(group[1])),
+            "Répondu par": len(wording.answered_by(group[2])),
+            "Appel": group[3] or 0,
+            "Numéro": (group[4] or 0) + (2 if mask_numbers else 0),  # "+33 ••••••• 78"
+            "Contact": group[5] or 0,
+            "Durée (s)": len(str(group[6] or "")),
+            "Attente (s)": len(str(group[6] or "")),  # a wait is never longer than its call
+        }
+        for header, size in sizes.items():
+            longest[header] = max(longest[header], int(size))
     motives: Select[Any] = (
         select(CallMotive.motive, CallMotive.family, CallMotive.channel)
         .join(Call, Call.id == CallMotive.call_id)
@@ -271,10 +280,7 @@ def longest_values(
         .distinct()
     )
     for motive, family, channel in session.execute(motives):
-        for column, text in ((7, wording.motive(motive)), (8, wording.family(family)),
-                             (9, wording.channel(channel))):  # fmt: skip
-            longest[column] = max(longest[column], len(text))
-    if mask_numbers:
-        longest[4] += 2  # "+33 ••••••• 78": two spaces more than the digits
-    longest[14] = longest[13]  # a wait is never longer than its call
-    return longest
+        longest["Motif"] = max(longest["Motif"], len(wording.motive(motive)))
+        longest["Famille"] = max(longest["Famille"], len(wording.family(family)))
+        longest["Canal"] = max(longest["Canal"], len(wording.channel(channel)))
+    return [longest[header] for header in HEADERS]

@@ -78,8 +78,6 @@ class Cells:
             cell = self.styled[(column, kind)] = WriteOnlyCell(self.sheet)
             if kind == "text":
                 cell.quotePrefix = True
-            elif kind == "bold":
-                cell.font = BOLD
             else:
                 cell.number_format = kind
         return cell
