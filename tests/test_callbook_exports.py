@@ -25,6 +25,7 @@ from callbook.reports.exports import (
     HISTORY_HEADERS,
     HISTORY_SHEET,
     RESULTS_SHEET,
+    count_lines,
     mask_number,
     write_csv,
     write_xlsx,
@@ -77,6 +78,7 @@ def test_csv_has_one_line_per_call_motive(app: Flask) -> None:
     out = io.StringIO(newline="")
     with session_scope(app) as session:
         lines = write_csv(session, out, *MARCH, tz=PARIS, style="plain")
+        assert count_lines(session, *MARCH) == lines  # what a progress bar is sized on
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == list(HISTORY_HEADERS)
     assert lines == len(rows) - 1 == 10  # 9 call-motives and C5 without motive
