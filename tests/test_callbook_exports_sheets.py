@@ -237,6 +237,8 @@ def test_libreoffice_prints_the_workbook_one_page_wide(app: Flask, tmp_path: Pat
     # The history (12 rows, 15 columns) on one page wide and the "Résultats"
     # (about 80 rows) on two or three: never a column cut onto its own page.
     assert 2 <= pages <= 5, pages
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert boxes and all(float(w) > float(h) for w, h in boxes)  # landscape, every page
 
 
 # -- progress ---------------------------------------------------------------------------
