@@ -95,9 +95,9 @@ def config_import(file: Path, comment: str | None, author: str) -> None:
     from ivr.admin.drafts import record_publication
     from ivr.config.revisions import save_revision
 
-    with progress(3, f"Importing {file.name}") as step:
-        doc = _validate(file, refused=f"{file} is refused; {UNCHANGED}")
-        step(1)
+    # Problems are listed before any bar starts: they must not share its line.
+    doc = _validate(file, refused=f"{file} is refused; {UNCHANGED}")
+    with progress(2, f"Importing {file.name}") as step:
         with app_context(), session_scope() as session:
             step(1)
             previous = active_revision(session)
