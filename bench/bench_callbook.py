@@ -271,19 +271,27 @@ def peak_rss_mb() -> float:
 
 
 def export_child(url: str, fmt: str, out: str) -> None:
-    """Runs in the child process: export the quarter, print figures as JSON."""
-    from callbook.reports.exports import write_csv, write_xlsx
+    """Runs in the child process: export the quarter, print figures as JSON.
 
+    The names a configuration gives (motives, structures) are passed as the
+    service does; the CSV is in its default style (French spreadsheets).
+    """
+    from callbook.reports.exports import Names, write_csv, write_xlsx
+
+    names = Names(
+        motives={motive: f"Motif {motive}" for motive, _, _ in MOTIVES},
+        structures={key: f"Structure {key[1:]}" for key in STRUCTURES if key},
+    )
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     start, end = period("quarter", QUARTER, ZONE)
     began = time.perf_counter()
     with sessions() as session:
         if fmt == "xlsx":
-            lines = write_xlsx(session, out, start, end, tz=ZONE)
+            lines = write_xlsx(session, out, start, end, tz=ZONE, names=names)
         else:
             with open(out, "w", encoding="utf-8", newline="") as text:
-                lines = write_csv(session, text, start, end, tz=ZONE)
+                lines = write_csv(session, text, start, end, tz=ZONE, names=names)
     seconds = time.perf_counter() - began
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     figures = {"lines": lines, "seconds": seconds, "rss_mb": peak_rss_mb()}

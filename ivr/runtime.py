@@ -31,6 +31,7 @@ from callbook.history.revisions import (
     get_revision,
     has_revisions,
 )
+from callbook.reports.history import Names
 from ivr.config import (
     ConfigDocument,
     ConfigInvalid,
@@ -40,6 +41,7 @@ from ivr.config import (
     to_data,
     validate_document,
 )
+from ivr.config.names import export_names
 from ivr.config.revisions import revision_document, save_revision
 
 log = logging.getLogger(__name__)
@@ -251,3 +253,12 @@ def structure_names(session: Session) -> dict[str, str]:
     except ConfigInvalid:
         return {}
     return {s.id: s.name for s in doc.structures}
+
+
+def active_names() -> Names:
+    """The names the exports use, from the active configuration (none without one)."""
+    try:
+        _, doc = current_config()
+    except NoActiveConfig:
+        return Names()
+    return export_names(doc)

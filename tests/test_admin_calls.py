@@ -120,6 +120,11 @@ def test_exports(login_as: Login, calls: dict[str, str]) -> None:
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert "attachment" in csv.headers["Content-Disposition"]
     assert "+33612345678" in csv.get_data(as_text=True)
+    assert csv.data.startswith(b"\xef\xbb\xbfDate;Heure;")  # for French spreadsheets
+    plain = tech.get(f"/admin/reports/export?{PERIOD}&format=csv&csv_style=plain")
+    assert plain.status_code == 200 and plain.data.startswith(b"Date,Heure,")
+    wrong = tech.get(f"/admin/reports/export?{PERIOD}&format=csv&csv_style=tsv")
+    assert wrong.status_code == 400 and "Style de CSV inconnu" in wrong.get_data(as_text=True)
     xlsx = tech.get(f"/admin/reports/export?{PERIOD}&format=xlsx")
     book = load_workbook(io.BytesIO(xlsx.data), read_only=True)
     assert book.sheetnames == ["Historique des sollicitations", "Résultats"]

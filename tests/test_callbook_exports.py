@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,12 @@ from callbook.reports.exports import (
     HISTORY_HEADERS,
     HISTORY_SHEET,
     RESULTS_SHEET,
+    count_lines,
     mask_number,
     write_csv,
     write_xlsx,
 )
+from callbook.tickets import Ticket, TicketMessage
 from schedules import clock
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book
@@ -75,13 +77,14 @@ def test_csv_has_one_line_per_call_motive(app: Flask) -> None:
     march_book(app)
     out = io.StringIO(newline="")
     with session_scope(app) as session:
-        lines = write_csv(session, out, *MARCH, tz=PARIS)
+        lines = write_csv(session, out, *MARCH, tz=PARIS, style="plain")
+        assert count_lines(session, *MARCH) == lines  # what a progress bar is sized on
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == list(HISTORY_HEADERS)
     assert lines == len(rows) - 1 == 10  # 9 call-motives and C5 without motive
     by_call: dict[str, list[str]] = {}
     for row in rows[1:]:
-        by_call.setdefault(row[1], []).append(row[5])
+        by_call.setdefault(row[2], []).append(row[7])
     assert by_call == {
         "C1": ["usage"],
         "C2": ["incident", "account"],
@@ -92,11 +95,12 @@ def test_csv_has_one_line_per_call_motive(app: Flask) -> None:
         "C7": ["directory"],
     }
     first = rows[1]
-    assert first[0] == "2026-03-02 09:15:00"  # local time
-    assert first[2:5] == ["+33612345678", "auvergne", "Mairie d'Issoire"]
-    assert first[7:] == ["keypad", "referent", "oui", "ref-auvergne", "60", "30"]
+    assert first[:2] == ["2026-03-02", "09:15:00"]  # local time
+    # A phone number starts with "+": a spreadsheet would compute it.
+    assert first[4:7] == ["'+33612345678", "auvergne", "Mairie d'Issoire"]
+    assert first[9:] == ["keypad", "referent", "oui", "ref-auvergne", "60", "30"]
     # C7: 21:30 UTC on 31 March is 23:30 in Paris, inside the month.
-    assert rows[-1][0] == "2026-03-31 23:30:00"
+    assert rows[-1][:2] == ["2026-03-31", "23:30:00"]
 
 
 def test_csv_of_one_structure_with_masked_numbers(app: Flask) -> None:
@@ -104,9 +108,9 @@ def test_csv_of_one_structure_with_masked_numbers(app: Flask) -> None:
     out = io.StringIO(newline="")
     with session_scope(app) as session:
         write_csv(session, out, *MARCH, structure="paris", tz=PARIS, mask_numbers=True)
-    rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
-    assert {row[1] for row in rows} == {"C3", "C5", "C6"}
-    assert {row[2] for row in rows} == {"+33 ••••••• 78"}
+    rows = list(csv.reader(io.StringIO(out.getvalue()), delimiter=";"))[1:]
+    assert {row[2] for row in rows} == {"C3", "C5", "C6"}
+    assert {row[4] for row in rows} == {"'+33 ••••••• 78"}
     assert "+33612345678" not in out.getvalue()
 
 
@@ -135,8 +139,9 @@ def test_xlsx_has_the_history_and_the_results(app: Flask, tmp_path: Path) -> Non
     history = sheet_rows(path, HISTORY_SHEET)
     assert history[0] == HISTORY_HEADERS
     assert len(history) == 11
-    assert history[1][0] == paris(2026, 3, 2, 9, 15).replace(tzinfo=None)  # a date cell, local
-    assert history[1][11:] == (60, 30)
+    # 08:15 UTC: date and time cells, in local time (read back, a date is at midnight)
+    assert history[1][:2] == (datetime(2026, 3, 2), time(9, 15))  # noqa: DTZ001
+    assert history[1][13:] == (60, 30)
     rows = sheet_rows(path, RESULTS_SHEET)
     assert rows[0][:2] == ("Résultats", "du 01/03/2026 au 31/03/2026 (Europe/Paris)")
     figures = results(rows)
@@ -144,11 +149,11 @@ def test_xlsx_has_the_history_and_the_results(app: Flask, tmp_path: Path) -> Non
     assert figures["Sollicitations (appel × motif)"] == 9
     assert figures["Lignes de l'historique"] == len(history) - 1
     assert figures["Appels répondus"] == 3
-    assert figures["Taux de réponse"] == round(3 / 7, 4)
+    assert figures["Taux de réponse"] == pytest.approx(3 / 7)
     assert figures["Appels hors horaires"] == 4
     assert figures["Attente avant réponse, 90e centile (s)"] == 90
-    assert section(rows, "Par famille de motifs")["incident"] == (3, 4)
-    assert section(rows, "Par motif")["anomaly"] == ("incident", 1, 1)
+    assert section(rows, "Par famille de motifs")["Incident technique"] == (3, 4)
+    assert section(rows, "Par motif")["anomaly"] == ("Incident technique", 1, 1)
     assert list(section(rows, "Irritants (les 5 motifs les plus sollicités)"))[:2] == [
         "incident",
         "usage",
@@ -158,7 +163,7 @@ def test_xlsx_has_the_history_and_the_results(app: Flask, tmp_path: Path) -> Non
         "auvergne": (2, 3),
         "(aucune)": (2, 2),
     }
-    assert section(rows, "Par issue")["voicemail"] == (3, 5)
+    assert section(rows, "Par issue")["Messagerie"] == (3, 5)
     hours = section(rows, "Appels par heure (heure locale)")
     assert hours["09 h"][0] == 2  # Monday 09 h: C1 and C2
     assert sum(sum(v) for v in hours.values()) == 7
@@ -171,7 +176,7 @@ def test_xlsx_totals_equal_the_report_and_masking(app: Flask, tmp_path: Path) ->
         write_xlsx(session, path, *MARCH, structure="paris", tz=PARIS, mask_numbers=True)
         report = build_report(session, *MARCH, structure="paris", tz=PARIS)
     history = sheet_rows(path, HISTORY_SHEET)[1:]
-    assert {row[2] for row in history} == {"+33 ••••••• 78"}
+    assert {row[4] for row in history} == {"+33 ••••••• 78"}
     figures = results(sheet_rows(path, RESULTS_SHEET))
     assert figures["Appels"] == report.calls == 3
     assert figures["Sollicitations (appel × motif)"] == report.call_motives == 4
@@ -214,9 +219,14 @@ def test_api_report_and_export_download(api_app: Flask) -> None:
     assert download.headers["Content-Disposition"].endswith("historique-2026-03-01-2026-03-31.xlsx")
     body = io.BytesIO(download.data)
     assert results(sheet_rows(body, RESULTS_SHEET))["Appels"] == 7
-    assert {row[2] for row in sheet_rows(body, HISTORY_SHEET)[1:]} == {"+33 ••••••• 78"}
+    assert {row[4] for row in sheet_rows(body, HISTORY_SHEET)[1:]} == {"+33 ••••••• 78"}
     text = client.get("/api/v1/exports?from=2026-03-01&to=2026-03-31&format=csv", headers=auth)
     assert text.mimetype == "text/csv" and len(text.data.decode().splitlines()) == 11
+    assert text.data.startswith(b"\xef\xbb\xbfDate;Heure;")  # for French spreadsheets
+    plain = "/api/v1/exports?from=2026-03-01&to=2026-03-31&format=csv&csv_style=plain"
+    assert client.get(plain, headers=auth).data.startswith(b"Date,Heure,")
+    wrong = client.get(plain.replace("plain", "tsv"), headers=auth)
+    assert wrong.status_code == 422 and wrong.json["fields"] == ["csv_style"]
     refused = client.get("/api/v1/exports?from=2026-03-01&to=2026-03-31&format=pdf", headers=auth)
     assert refused.status_code == 422 and refused.json["fields"] == ["format"]
     assert client.get("/api/v1/reports?from=2026-03-01&to=2026-03-31").status_code == 401
@@ -256,12 +266,33 @@ def test_a_day_of_calls_exported_as_xlsx(runner: IvrRunner, app: Flask, tmp_path
         made = session.scalars(select(Call).order_by(Call.started_at)).all()
         sids = [c.call_sid for c in made]
         routes = [c.route for c in made]
+        found = session.execute(select(TicketMessage.call_sid, Ticket.number).join(Ticket))
+        tickets = {sid: number for sid, number in found}
     assert routes == ["hotline", "referent", "voicemail", "voicemail", "voicemail"]
     history = sheet_rows(path, HISTORY_SHEET)
-    assert [row[1] for row in history[1:]] == sids
-    assert [row[5] for row in history[1:]] == ["incident", "usage", "incident", "account", "usage"]
-    assert [row[3] for row in history[1:]] == [None, "auvergne", None, None, "auvergne"]
-    assert all("••" in row[2] for row in history[1:])
+    assert [row[2] for row in history[1:]] == sids
+    assert [row[3] for row in history[1:]] == [tickets.get(sid) for sid in sids]
+    assert len(tickets) == 3  # the three voicemails, one ticket each
+    incident, usage = "Incident technique", "Question sur l'utilisation du logiciel"
+    account = "Licence ou compte utilisateur"
+    assert [row[7] for row in history[1:]] == [incident, usage, incident, account, usage]
+    assert [row[8] for row in history[1:]] == [
+        "Incident technique",
+        "Question d'usage",
+        "Incident technique",
+        "Compte et accès",
+        "Question d'usage",
+    ]
+    auvergne = "La structure Auvergne"
+    assert [row[5] for row in history[1:]] == [None, auvergne, None, None, auvergne]
+    assert [row[10] for row in history[1:]] == [
+        "Hotline nationale",
+        "Référents locaux",
+        "Messagerie",
+        "Messagerie",
+        "Messagerie",
+    ]
+    assert all("••" in row[4] for row in history[1:])
 
     rows = sheet_rows(path, RESULTS_SHEET)
     figures = results(rows)
@@ -278,16 +309,16 @@ def test_a_day_of_calls_exported_as_xlsx(runner: IvrRunner, app: Flask, tmp_path
     assert figures["Rappels en retard"] == 1 and figures["Rappels à venir"] == 1
     assert figures["Rappels effectués"] == 0
     assert section(rows, "Par issue") == {
-        "voicemail": (3, 3),
-        "hotline": (1, 1),
-        "referent": (1, 1),
+        "Messagerie": (3, 3),
+        "Hotline nationale": (1, 1),
+        "Référents locaux": (1, 1),
     }
     assert section(rows, "Par famille de motifs") == {
-        "incident": (2, 2),
-        "usage": (2, 2),
-        "account": (1, 1),
+        "Incident technique": (2, 2),
+        "Question d'usage": (2, 2),
+        "Compte et accès": (1, 1),
     }
-    assert section(rows, "Par structure") == {"(aucune)": (3, 3), "auvergne": (2, 2)}
+    assert section(rows, "Par structure") == {"(aucune)": (3, 3), auvergne: (2, 2)}
     hours = section(rows, "Appels par heure (heure locale)")
     tuesday = 1
     assert {h: v[tuesday] for h, v in hours.items() if v[tuesday]} == {

@@ -17,13 +17,20 @@ from werkzeug.wrappers import Response as BaseResponse
 from callbook.calls import annotate
 from callbook.db import get_session
 from callbook.reports import build_report, period
-from callbook.reports.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, write_xlsx
+from callbook.reports.exports import (
+    CSV_STYLES,
+    EXPORT_FORMATS,
+    MEDIA_TYPES,
+    write_csv,
+    write_xlsx,
+)
 from ivr.admin.auth import READERS, current_user, has_role, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
 from ivr.admin.views import charts, queries, results
 from ivr.admin.views.call_story import tell
 from ivr.admin.views.forms import FormError, date_range, optional
+from ivr.runtime import active_names
 from schedules import clock
 
 PAGE_SIZE = 100
@@ -206,7 +213,9 @@ def reports() -> str | tuple[str, int]:
 def export() -> Response:
     """The "Historique des sollicitations" of the period as CSV or XLSX.
 
-    Viewers only get callers' numbers masked: the file leaves the service.
+    CSV is for French spreadsheets unless `csv_style=plain` (commas, codes:
+    for scripts). Viewers only get callers' numbers masked: the file leaves
+    the service.
     """
     zone = default_zone()
     try:
@@ -215,18 +224,21 @@ def export() -> Response:
         abort(400, exc.message)
     fmt = request.args.get("format", "csv")
     if fmt not in EXPORT_FORMATS:
-        abort(400, f"Format inconnu : {fmt} (csv ou xlsx).")
+        abort(400, f"Format inconnu : {fmt[:20]} (csv ou xlsx).")
+    style = request.args.get("csv_style", "excel-fr")
+    if style not in CSV_STYLES:
+        abort(400, f"Style de CSV inconnu : {style[:20]} (excel-fr ou plain).")
     masked = request.args.get("mask") == "1" or not has_role("technician")
     structure = optional(request.args, "structure") or None
     start, end = period("custom", first, zone, last=last)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it once sent
     session = get_session()
-    options = {"structure": structure, "tz": zone, "mask_numbers": masked}
+    options = {"structure": structure, "tz": zone, "mask_numbers": masked, "names": active_names()}
     if fmt == "xlsx":
         write_xlsx(session, spool, start, end, **options)  # type: ignore[arg-type]
     else:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        write_csv(session, text, start, end, **options)  # type: ignore[arg-type]
+        write_csv(session, text, start, end, style=style, **options)  # type: ignore[arg-type]
         text.flush()
         text.detach()
     spool.seek(0)

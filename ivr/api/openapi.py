@@ -45,6 +45,11 @@ class ReportQuery(BaseModel):
 
 class ExportQuery(ReportQuery):
     format: Literal["csv", "xlsx"] = "csv"
+    csv_style: Literal["excel-fr", "plain"] = Field(
+        default="excel-fr",
+        description="CSV for French spreadsheets (';', BOM, decimal comma, labels) "
+        "or plain (',', no BOM, decimal point, codes).",
+    )
     mask_numbers: Literal["1", "0", "true", "false", "yes", "no"] = "0"
 
 

@@ -15,8 +15,15 @@ from flask import Response, current_app, jsonify, request, send_file
 
 from callbook.db import session_scope
 from callbook.reports import build_report, period
-from callbook.reports.exports import EXPORT_FORMATS, MEDIA_TYPES, write_csv, write_xlsx
+from callbook.reports.exports import (
+    CSV_STYLES,
+    EXPORT_FORMATS,
+    MEDIA_TYPES,
+    write_csv,
+    write_xlsx,
+)
 from ivr.api.kit import ApiError, bp
+from ivr.runtime import active_names
 from schedules import clock
 
 
@@ -65,9 +72,11 @@ FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no":
 
 @bp.get("/exports")
 def get_export() -> Response:
-    """?from=&to=&format=csv|xlsx[&structure=ID][&mask_numbers=1]: the history as a file.
+    """?from=&to=&format=csv|xlsx[&csv_style=excel-fr|plain][&structure=ID][&mask_numbers=1].
 
-    The file is written to a temporary file first (bounded memory), then sent.
+    The history as a file, written to a temporary file first (bounded
+    memory), then sent. CSV is for French spreadsheets unless
+    `csv_style=plain` (commas, decimal point, codes: for scripts).
     """
     start, end, structure, zone = _period_args()
     fmt = request.args.get("format", "csv").strip().lower()
@@ -77,6 +86,11 @@ def get_export() -> Response:
     if flag not in FLAGS:
         raise ApiError(422, "mask_numbers: expected 1 or 0", ["mask_numbers"])
     masked = FLAGS[flag]
+    style = request.args.get("csv_style", "excel-fr").strip().lower()
+    if style not in CSV_STYLES:
+        message = f"csv_style: '{style[:20]}' is not one of excel-fr, plain"
+        raise ApiError(422, message, ["csv_style"])
+    names = active_names()
     spool = tempfile.TemporaryFile()  # noqa: SIM115  # send_file closes it once sent
     try:
         with session_scope() as session:
@@ -89,12 +103,21 @@ def get_export() -> Response:
                     structure=structure,
                     tz=zone,
                     mask_numbers=masked,
+                    names=names,
                     now=clock.now(),
                 )
             else:
                 text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
                 write_csv(
-                    session, text, start, end, structure=structure, tz=zone, mask_numbers=masked
+                    session,
+                    text,
+                    start,
+                    end,
+                    structure=structure,
+                    tz=zone,
+                    mask_numbers=masked,
+                    style=style,  # type: ignore[arg-type]  # checked against CSV_STYLES
+                    names=names,
                 )
                 text.flush()
                 text.detach()  # keep `spool` open

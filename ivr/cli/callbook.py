@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from ivr.cli.kit import app_context, default_author
+from ivr.cli.kit import app_context, default_author, on_terminal, progress
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -86,6 +86,14 @@ def report(first: datetime, last: datetime, structure: str | None) -> None:
     default=None,
     help="File format (default: from FILE's extension, else csv).",
 )
+@click.option(
+    "--csv-style",
+    type=click.Choice(["excel-fr", "plain"]),
+    default="excel-fr",
+    show_default=True,
+    help="excel-fr: ';', UTF-8 with BOM, decimal comma, French labels. "
+    "plain: ',', no BOM, decimal point, stored codes (for scripts).",
+)
 @click.option("--mask-numbers", is_flag=True, help="Keep only country code and last 2 digits.")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def export(
@@ -93,18 +101,20 @@ def export(
     last: datetime,
     structure: str | None,
     fmt: str | None,
+    csv_style: str,
     mask_numbers: bool,
     file: Path,
 ) -> None:
     """Write the "Historique des sollicitations" (one line per call-motive) to FILE.
 
-    CSV: UTF-8, comma separated, one header line; FILE '-' writes it to
-    standard output. XLSX: the history sheet and a "Résultats" sheet with the
-    period's figures. Dates and times are local.
+    CSV: one header line, in --csv-style; FILE '-' writes it to standard
+    output. XLSX: the history sheet and a "Résultats" sheet with the
+    period's figures, French labels, local dates and times. A progress bar
+    shows on a terminal.
     """
     from callbook.db import session_scope
-    from callbook.reports.exports import write_csv, write_xlsx
-    from schedules import clock
+    from callbook.reports.exports import count_lines
+    from ivr.runtime import active_names
 
     fmt = fmt or ("xlsx" if file.suffix.lower() == ".xlsx" else "csv")
     if fmt == "xlsx" and str(file) == "-":
@@ -112,32 +122,38 @@ def export(
     with app_context() as app, session_scope() as session:
         zone = _zone(app)
         start, end = _span(first, last, zone)
+        options: dict[str, Any] = {
+            "structure": structure,
+            "tz": zone,
+            "mask_numbers": mask_numbers,
+            "names": active_names(),
+        }
+        total = count_lines(session, start, end, structure=structure) if on_terminal() else 0
         try:
-            if fmt == "xlsx":
-                lines = write_xlsx(
-                    session,
-                    file,
-                    start,
-                    end,
-                    structure=structure,
-                    tz=zone,
-                    mask_numbers=mask_numbers,
-                    now=clock.now(),
-                )
-            else:
-                with _text_output(file) as out:
-                    lines = write_csv(
-                        session,
-                        out,
-                        start,
-                        end,
-                        structure=structure,
-                        tz=zone,
-                        mask_numbers=mask_numbers,
-                    )
+            with progress(total, f"Export {fmt.upper()}") as step:
+                lines = _write_export(session, file, fmt, csv_style, start, end, step, options)
         except OSError as exc:
             raise click.ClickException(f"cannot write {file}: {exc}") from exc
     click.echo(f"{lines} lines written to {file}", err=True)
+
+
+def _write_export(
+    session: Any,
+    file: Path,
+    fmt: str,
+    csv_style: str,
+    start: datetime,
+    end: datetime,
+    step: Callable[[int], None],
+    options: dict[str, Any],
+) -> int:
+    from callbook.reports.exports import write_csv, write_xlsx
+    from schedules import clock
+
+    if fmt == "xlsx":
+        return write_xlsx(session, file, start, end, now=clock.now(), progress=step, **options)
+    with _text_output(file) as out:
+        return write_csv(session, out, start, end, style=csv_style, progress=step, **options)  # type: ignore[arg-type]
 
 
 @callbook.command("motives")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from ivr.cli.kit import AUTHOR, app_context
+from ivr.cli.kit import AUTHOR, app_context, progress
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -95,14 +95,19 @@ def config_import(file: Path, comment: str | None, author: str) -> None:
     from ivr.admin.drafts import record_publication
     from ivr.config.revisions import save_revision
 
+    # Problems are listed before any bar starts: they must not share its line.
     doc = _validate(file, refused=f"{file} is refused; {UNCHANGED}")
-    with app_context(), session_scope() as session:
-        previous = active_revision(session)
-        rev = save_revision(
-            session, doc, author=author, comment=comment or f"imported from {file.name}"
-        )
-        record_publication(session, rev, previous=previous, actor=author)
-        click.echo(f"revision {rev.id} active")
+    with progress(2, f"Importing {file.name}") as step:
+        with app_context(), session_scope() as session:
+            step(1)
+            previous = active_revision(session)
+            rev = save_revision(
+                session, doc, author=author, comment=comment or f"imported from {file.name}"
+            )
+            record_publication(session, rev, previous=previous, actor=author)
+            number = rev.id
+        step(1)
+    click.echo(f"revision {number} active")
     _warn_coverage(doc)
 
 
@@ -114,7 +119,26 @@ def config_import(file: Path, comment: str | None, author: str) -> None:
     help="Write to this file instead of standard output.",
 )
 def config_export(number: int | None, output: Path | None) -> None:
-    """Print the canonical YAML of the active revision (or of --revision N)."""
+    """Print the canonical YAML of the active revision (or of --revision N).
+
+    With --output, a progress bar shows on a terminal.
+    """
+    if output is None:  # the YAML goes to standard output: nothing else is written
+        click.echo(_revision_yaml(number)[1], nl=False)
+        return
+    with progress(2, f"Exporting to {output.name}") as step:
+        number, text = _revision_yaml(number)
+        step(1)
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc}") from exc
+        step(1)
+    click.echo(f"revision {number} written to {output}", err=True)
+
+
+def _revision_yaml(number: int | None) -> tuple[int, str]:
+    """(number, canonical YAML) of revision `number`, or of the active one."""
     from callbook.db import session_scope
     from callbook.history.revisions import active_revision
     from ivr.config.revisions import canonical_yaml
@@ -123,15 +147,7 @@ def config_export(number: int | None, output: Path | None) -> None:
         rev = active_revision(session) if number is None else _revision(session, number)
         if rev is None:
             raise click.ClickException("no revision is active: run `ivr config import FILE`")
-        text = canonical_yaml(rev)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc}") from exc
-    click.echo(f"revision {rev.id} written to {output}", err=True)
+        return rev.id, canonical_yaml(rev)
 
 
 @config_group.command("history")

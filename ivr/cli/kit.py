@@ -1,11 +1,13 @@
-"""What the command modules share: the app in its context, the author of a change."""
+"""What the command modules share: the app in its context, the author of a change,
+a progress bar for long work."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -51,3 +53,32 @@ def app_context() -> Iterator[Flask]:
 def reason(exc: Exception) -> str:
     """The driver's own message, without SQLAlchemy's statement and help link."""
     return str(getattr(exc, "orig", None) or exc).strip()
+
+
+Step = Callable[[int], None]
+
+
+def on_terminal(stream: TextIO | None = None) -> bool:
+    """Whether `stream` (default: standard error, where bars go) is a terminal."""
+    return (stream or sys.stderr).isatty()
+
+
+def _quiet(steps: int) -> None:
+    """What advances no bar."""
+
+
+@contextmanager
+def progress(length: int, label: str, stream: TextIO | None = None) -> Iterator[Step]:
+    """A progress bar of `length` steps on standard error when it is a terminal.
+
+    Yields the function that advances the bar by n steps. When standard
+    error is not a terminal (a pipe, a file, cron, a test runner) that
+    function does nothing: the command stays quiet instead of writing bar
+    lines into a log.
+    """
+    out = stream or sys.stderr
+    if not on_terminal(out):
+        yield _quiet
+        return
+    with click.progressbar(length=length, label=label, file=out, show_eta=True) as bar:
+        yield bar.update
