@@ -154,7 +154,7 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "twilio": N_("Twilio"),
         "api": N_("API (jeton partagé)"),
     },
-    "channel": {"keypad": N_("clavier"), "speech": N_("voix"), "technician": N_("technicien")},
+    "channel": {"keypad": N_("Clavier"), "speech": N_("Voix"), "technician": N_("Technicien")},
     "revision_state": {
         "draft": N_("Brouillon"),
         "active": N_("Active"),

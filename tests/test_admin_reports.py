@@ -24,7 +24,7 @@ from tests.test_callbook_exports import results, section, sheet_rows
 Login = Callable[[str], FlaskClient]
 PERIOD = test_admin_calls.PERIOD
 calls = test_admin_calls.calls  # Christmas week: an emergency, a voicemail, an incident
-NAMES = {"auvergne": "la structure Auvergne", "moselle": "la structure Alsace-Moselle"}
+NAMES = {"auvergne": "La structure Auvergne", "moselle": "La structure Alsace-Moselle"}
 ROUTES = {"oncall": "Astreinte", "voicemail": "Messagerie", "hotline": "Hotline nationale"}
 
 
@@ -78,7 +78,7 @@ def test_the_page_shows_the_exported_breakdowns_with_values_on_the_charts(
     shown = {NAMES.get(k, "sans structure" if k == "(aucune)" else k): [str(v) for v in vals]
              for k, vals in exported.items()}  # fmt: skip
     assert table(structures) == shown
-    assert table(structures)["la structure Auvergne"] == ["1", "1"]
+    assert table(structures)["La structure Auvergne"] == ["1", "1"]
     assert printed(structures) == {name: calls for name, (calls, _) in shown.items()}
 
     outcomes = block(page, "breakdown-2")

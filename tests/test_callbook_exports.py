@@ -274,7 +274,7 @@ def test_a_day_of_calls_exported_as_xlsx(runner: IvrRunner, app: Flask, tmp_path
     assert [row[3] for row in history[1:]] == [tickets.get(sid) for sid in sids]
     assert len(tickets) == 3  # the three voicemails, one ticket each
     incident, usage = "Incident technique", "Question sur l'utilisation du logiciel"
-    account = "Licence ou compte utilisateur"
+    account = "Problème de licence ou de compte utilisateur"
     assert [row[7] for row in history[1:]] == [incident, usage, incident, account, usage]
     assert [row[8] for row in history[1:]] == [
         "Incident technique",

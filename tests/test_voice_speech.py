@@ -25,7 +25,7 @@ from tests.voice_client import Twilio
 TUESDAY_10H = paris(2026, 12, 1, 10, 0)  # the hotline and Auvergne are open
 HOTLINE = ["+33199002000", "+33199002001"]
 ACCOUNT_CHECK = (
-    "Vous appelez pour une licence ou un compte utilisateur, c'est bien ça ? "
+    "Vous appelez pour un problème de licence ou de compte utilisateur, c'est bien ça ? "
     "Dites oui ou tapez 1. Sinon, tapez 2."
 )
 
@@ -147,7 +147,7 @@ def test_no_with_what_the_caller_wants_instead(phone: Twilio) -> None:
         twiml = answer(phone, twiml, {"SpeechResult": "la messagerie marche plus"})
         assert "urgence sur la plateforme" in twiml.first("Gather").findtext("Say", "")
         twiml = answer(phone, twiml, {"SpeechResult": "non c'est pour mon mot de passe"})
-    assert "Vous appelez pour une licence ou un compte utilisateur." in twiml.says
+    assert "Vous appelez pour un problème de licence ou de compte utilisateur." in twiml.says
     assert twiml.dialed == HOTLINE
     assert recorded(phone)[0] == [("account", "speech")]
 

@@ -38,7 +38,8 @@ def _structure_name(doc: ConfigDocument, key: str) -> str:
     if not key:
         return "sans structure"
     item = doc.structure(key)
-    return item.name if item is not None else key
+    name = item.name if item is not None else key
+    return name[:1].upper() + name[1:]  # as in the export's cells
 
 
 def _route_name(key: str) -> str:
