@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbook import db
 from callbook.db.schema import expected_schema_version, schema_version, upgrade_database
-from ivr import admin, inputs, runtime, voice
+from ivr import admin, inputs, metrics, runtime, voice
 from ivr import api as json_api
 from ivr.settings import Settings, get_settings, session_secret
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     runtime.init_app(app)
+    metrics.init_app(app)  # /metrics; first, so the webhooks' timing covers every hook
     inputs.init_app(app)  # before any view: no NUL character in forms and API calls
     voice.init_app(app, settings)
     json_api.init_app(app)  # the JSON API, /api/v1
