@@ -12,6 +12,7 @@ from ivr.admin.auth import may_reach
 
 NAV: tuple[tuple[str, str], ...] = (
     ("admin.today", "Aujourd'hui"),
+    ("admin.wallboard", "Tableau mural"),
     ("admin.agenda", "Horaires"),
     ("admin.whatif", "Que se passe-t-il si…"),
     ("admin.directory", "Annuaire"),
