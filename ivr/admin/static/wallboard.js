@@ -31,6 +31,7 @@
       if (element) { element.textContent = view.fields[id]; }
     });
     board.classList.toggle("alert", Boolean(view.alert));
+    board.classList.toggle("closed", Boolean(view.closed));
     fill("wb-teams", view.teams.map(function (t) { return row([t.name, t.waiting, t.longest]); }));
     fill("wb-members", view.members.map(function (m) { return row([m.number, m.label], "wb-" + m.state); }));
   }

@@ -77,6 +77,7 @@ def board_view(board: Board, doc: ConfigDocument, now: datetime) -> dict[str, An
     return {
         "fields": fields,
         "alert": board.waiting > 0 and board.busy == len(board.members),
+        "closed": not hotline.is_open,
         "teams": [
             {"name": t.name, "waiting": str(t.waiting), "longest": duration(t.longest_wait)}
             for t in board.teams
