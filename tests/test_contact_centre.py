@@ -11,6 +11,8 @@ from callbook.db import session_scope
 from callbook.queue import QueueEntry
 from callbook.reports import period
 from callbook.reports.contact_centre import contact_centre, waiting_now
+from schedules import clock
+from tests.api_helpers import token_for
 from tests.conftest import PARIS, paris
 from tests.test_callbook_reports import add_call
 
@@ -131,3 +133,41 @@ def test_callers_waiting_now_per_team(app: Flask) -> None:
     add_wait(app, "B1", now - timedelta(seconds=300), "bridged", 20, answered=True)
     with session_scope(app) as session:
         assert waiting_now(session, now) == [("hotline", 2, 40), ("auvergne", 1, 95)]
+
+
+def test_the_api_answers_the_figures_of_a_period(app: Flask) -> None:
+    seed_march(app)
+    client = app.test_client()
+    viewer = token_for(app, "viewer")
+    url = "/api/v1/reports/contact-centre"
+    response = client.get(f"{url}?period=month&date=2026-03-10", headers=viewer)
+    assert response.status_code == 200, response.data
+    data = response.get_json()
+    assert data["start"] == "2026-03-01T00:00:00+01:00" and data["timezone"] == "Europe/Paris"
+    assert data["total"]["offered"] == 20 and data["total"]["hold"] == 1
+    assert [t["team"] for t in data["teams"]] == ["hotline", "auvergne"]
+    assert data["teams"][0]["abandon_rate"] == pytest.approx(2 / 18)
+    assert data["abandons"]["counts"][0][10] == 2
+    one = client.get(f"{url}?period=day&date=2026-03-03&team=auvergne", headers=viewer).get_json()
+    assert one["team"] == "auvergne" and one["total"]["abandoned"] == 1
+    year = client.get(f"{url}?period=year&date=2026-07-01", headers=viewer).get_json()
+    assert year["start"] == "2026-01-01T00:00:00+01:00" and year["total"]["offered"] == 21
+    with clock.frozen_at(paris(2026, 3, 2, 18, 0)):  # no date: today
+        today = client.get(f"{url}?period=day", headers=viewer).get_json()
+    assert today["total"]["offered"] == 19
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("period=decade", "period"), ("date=2026-13-01", "date"), ("team=Bad%20Team", "team")],
+)
+def test_the_api_refuses_bad_queries(app: Flask, query: str, field: str) -> None:
+    response = app.test_client().get(
+        f"/api/v1/reports/contact-centre?{query}", headers=token_for(app, "viewer")
+    )
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == [field]
+
+
+def test_the_api_needs_a_token(app: Flask) -> None:
+    assert app.test_client().get("/api/v1/reports/contact-centre").status_code == 401
