@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from callbook.db import session_scope
 from schedules import clock
 from tests.conftest import paris
-from tests.test_contact_centre import add_wait
+from tests.test_contact_centre import add_wait, seed_march
 from tests.test_metrics import ringing_call
 
 Login = Callable[[str], FlaskClient]
@@ -72,3 +75,44 @@ def test_the_static_script_is_served_locally(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert b"wallboard.json" not in response.data  # the URL comes from the page
     assert b"http" not in response.data.replace(b"HTTP ", b"")
+
+
+def test_the_reports_page_has_the_contact_centre_section(app: Flask, login_as: Login) -> None:
+    seed_march(app)
+    viewer = login_as("viewer")
+    page = viewer.get("/admin/reports?from=2026-03-01&to=2026-03-31")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    section = html[html.index('id="contact-centre"') :]
+    assert "Centre d'appels : attente et abandons" in section
+    assert "assistance nationale</th>" in section and "<th>Toutes les équipes</th>" in section
+    assert "<td>2 (11 %)</td>" in section  # hotline abandons: 2 of 18 offered
+    assert 'title="lun 10 h : 2 abandon(s)">2</td>' in section
+    one = viewer.get("/admin/reports?from=2026-03-01&to=2026-03-31&structure=auvergne")
+    assert "<td>1 (50 %)</td>" in one.get_data(as_text=True)
+
+
+def test_the_contact_centre_csv_and_xlsx_sheet(app: Flask, login_as: Login) -> None:
+    seed_march(app)
+    viewer = login_as("viewer")
+    response = viewer.get("/admin/reports/contact-centre.csv?from=2026-03-01&to=2026-03-31")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert lines[2] == ["Indicateur", "hotline", "auvergne", "toutes"]
+    assert lines[3] == ["Appels offerts", "18", "2", "20"]
+    assert lines[6][0] == "Abandons" and lines[6][1:] == ["2", "1", "3"]
+    assert (
+        viewer.get("/admin/reports/contact-centre.csv?from=2026-03-31&to=2026-03-01").status_code
+        == 400
+    )
+    xlsx = login_as("technician").get(
+        "/admin/reports/export?from=2026-03-01&to=2026-03-31&format=xlsx"
+    )
+    sheet = load_workbook(io.BytesIO(xlsx.data), read_only=True)["Centre d'appels"]
+    rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[3] == ("Appels offerts", 18, 2, 20)
+    service = next(row for row in rows if row and str(row[0]).startswith("Niveau de service"))
+    assert service[0] == "Niveau de service (répondus en 20 s ou moins)"
+    assert service[1] == round(6 / 17, 4)
+    abandons_at_10 = next(row for row in rows if row and row[0] == "10 h")
+    assert abandons_at_10[1] == 2  # Monday

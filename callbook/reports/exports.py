@@ -3,7 +3,8 @@
 One line per call-motive (a call covering two motives is two lines; a call
 with no motive is one line with an empty motive), in the order calls began,
 dates and times in local time. The XLSX file adds a "Résultats" sheet with the
-figures of `callbook.reports`.
+figures of `callbook.reports`, and a "Centre d'appels" sheet with those of
+`callbook.reports.contact_centre` (`callbook.reports.contact_centre_export`).
 
 Both formats stream: rows are fetched in batches (a server-side cursor on
 PostgreSQL) and written as they come (openpyxl's write-only mode keeps the
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from callbook.calls.models import Call, CallMotive
 from callbook.reports import DEFAULT_TIMEZONE, WEEKDAYS, Line, Report, build_report, in_period
+from callbook.reports.contact_centre_export import append_sheet as append_contact_centre
 
 ExportFormat = Literal["csv", "xlsx"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "xlsx")
@@ -192,6 +194,7 @@ def write_xlsx(
     mask_numbers: bool = False,
     report: Report | None = None,
     now: datetime | None = None,
+    service_level_seconds: int = 20,
 ) -> int:
     """Write the history and the "Résultats" sheet; the number of history lines written.
 
@@ -215,6 +218,9 @@ def write_xlsx(
     results: WriteOnlyWorksheet = book.create_sheet(RESULTS_SHEET)
     for values in results_rows(report):
         results.append(_bold(results, values) if _is_heading(values) else values)
+    append_contact_centre(
+        book, session, start, end, team=structure, tz=tz, threshold=service_level_seconds
+    )
     book.save(out)  # type: ignore[arg-type]  # a path or a binary file: zipfile takes both
     return lines
 

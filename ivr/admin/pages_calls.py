@@ -21,6 +21,7 @@ from ivr.admin.auth import READERS, current_user, has_role, require_role
 from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
 from ivr.admin.views import charts, queries
+from ivr.admin.views.contact_centre import service_level_seconds
 from ivr.admin.views.forms import FormError, date_range, optional
 from schedules import clock
 
@@ -213,7 +214,8 @@ def export() -> Response:
     session = get_session()
     options = {"structure": structure, "tz": zone, "mask_numbers": masked}
     if fmt == "xlsx":
-        write_xlsx(session, spool, start, end, **options)  # type: ignore[arg-type]
+        level = service_level_seconds()
+        write_xlsx(session, spool, start, end, **options, service_level_seconds=level)  # type: ignore[arg-type]
     else:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
         write_csv(session, text, start, end, **options)  # type: ignore[arg-type]

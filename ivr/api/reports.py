@@ -90,6 +90,7 @@ def get_export() -> Response:
                     tz=zone,
                     mask_numbers=masked,
                     now=clock.now(),
+                    service_level_seconds=current_app.config["IVR_SETTINGS"].service_level_seconds,
                 )
             else:
                 text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
