@@ -28,12 +28,13 @@ import hmac
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -155,6 +156,24 @@ def init_app(app: Flask) -> None:
             endpoint = request.endpoint or "not_found"
             histogram.labels(endpoint).observe(time.perf_counter() - started)
         return response
+
+
+def gunicorn_options() -> dict[str, Any]:
+    """For `ivr serve`, in multiprocess mode: start from an empty directory (the files of
+    a previous run would add up), and forget each worker that exits (its gauges; its
+    histogram's samples stay counted, as Prometheus counters must)."""
+    directory = os.environ.get(MULTIPROCESS_ENV)
+    if not directory:
+        return {}
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+    def child_exit(_server: object, worker: Any) -> None:
+        mark_process_dead(worker.pid)
+
+    return {"child_exit": child_exit}
 
 
 def _authorised() -> bool:

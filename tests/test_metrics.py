@@ -128,3 +128,56 @@ def test_the_histogram_counts_each_webhook_by_endpoint(on_app: Flask) -> None:
         labels and dict(labels).get("endpoint", "").startswith(("admin", "api"))
         for _, labels in values
     )
+
+
+WORKER = """
+import sys
+from pathlib import Path
+from ivr.app import create_app
+from ivr.settings import Settings
+from schedules import clock
+from tests.conftest import paris
+from tests.voice_client import Twilio
+
+app = create_app(Settings(instance_dir=Path(sys.argv[1]), metrics=True))
+with clock.frozen_at(paris(2026, 3, 2, 10, 0)):
+    if sys.argv[2] == "call":
+        Twilio(app).step("/voice/incoming")
+    else:
+        print(app.test_client().get("/metrics").get_data(as_text=True))
+"""
+
+
+def test_several_workers_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    """Each process is a worker: two take a call, a third answers the scrape with both."""
+    import os
+    import subprocess
+    import sys
+
+    from ivr.metrics import gunicorn_options
+
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    (shared / "histogram_1.db").write_bytes(b"a previous run")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
+    try:
+        assert "child_exit" in gunicorn_options()  # what `ivr serve` gives gunicorn
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    assert list(shared.iterdir()) == []  # the previous run's files are gone
+    root = Path(__file__).resolve().parent.parent
+    instance = str(tmp_path / "instance")
+
+    def run(what: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, instance, what],
+            cwd=root, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout
+
+    run("call")
+    run("call")
+    values = samples(run("scrape"))
+    assert values[("ivr_webhook_duration_seconds_count", (("endpoint", "voice.incoming"),))] == 2
+    assert values[("ivr_hotline_members", ())] == 2
