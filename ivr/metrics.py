@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -45,6 +45,8 @@ from schedules import clock
 
 EXTENSION = "ivr.metrics"
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+STARTED = "ivr.webhook_started"
+"""WSGI environ key: when the request reached the first hook (perf_counter)."""
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
 """Seconds; Twilio gives up on a webhook after 15 s."""
 
@@ -144,17 +146,23 @@ def init_app(app: Flask) -> None:
     exposed.register(BoardCollector(app))
     app.extensions[EXTENSION] = exposed
 
+    per_endpoint: dict[str, Any] = {}  # bounded: the URL map's endpoints and `not_found`
+
     @app.before_request
     def _start_clock() -> None:
-        if request.path.startswith("/voice/"):
-            g.ivr_webhook_started = time.perf_counter()
+        environ = request.environ
+        if environ.get("PATH_INFO", "").startswith("/voice/"):
+            environ[STARTED] = time.perf_counter()
 
     @app.after_request
     def _observe(response: Response) -> Response:
-        started = g.pop("ivr_webhook_started", None)
+        started = request.environ.get(STARTED)
         if started is not None:
             endpoint = request.endpoint or "not_found"
-            histogram.labels(endpoint).observe(time.perf_counter() - started)
+            child = per_endpoint.get(endpoint)
+            if child is None:
+                child = per_endpoint.setdefault(endpoint, histogram.labels(endpoint))
+            child.observe(time.perf_counter() - started)
         return response
 
 
