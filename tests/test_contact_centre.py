@@ -131,6 +131,7 @@ def test_callers_waiting_now_per_team(app: Flask) -> None:
     add_wait(app, "W2", now - timedelta(seconds=40), "waiting")
     add_wait(app, "W3", now - timedelta(seconds=10), "waiting")
     add_wait(app, "B1", now - timedelta(seconds=300), "bridged", 20, answered=True)
+    add_wait(app, "L1", now - timedelta(hours=5), "waiting")  # its end was lost
     with session_scope(app) as session:
         assert waiting_now(session, now) == [("hotline", 2, 40), ("auvergne", 1, 95)]
 

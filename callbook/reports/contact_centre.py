@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,13 +48,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from callbook.calls.models import Call
-from callbook.queue import QueueEntry
+from callbook.queue import WAITING, QueueEntry
 from callbook.reports.figures import WEEKDAYS
 from callbook.reports.queries import wait_figures
 
 DEFAULT_THRESHOLD = 20
 HOTLINE = "hotline"
 ENDED = ("bridged", "abandoned", "closing", "max_wait", "hold")
+WAIT_HORIZON = timedelta(hours=4)
+"""Twilio's longest call: no caller has waited longer."""
 DIRECT = "direct"
 """Outcome given here to a direct answer: answered, never queued."""
 
@@ -267,11 +269,19 @@ def _team_order(team: str) -> tuple[bool, str]:
 
 def waiting_now(session: Session, now: datetime) -> list[tuple[str, int, int]]:
     """(team, callers waiting, longest current wait in seconds) of the teams with callers
-    waiting at `now`, hotline first."""
+    waiting at `now`, hotline first.
+
+    A row still `waiting` after `WAIT_HORIZON` is a wait whose end was lost (Twilio
+    ends every call after four hours): it no longer shows as a caller waiting now.
+    """
     oldest = func.min(QueueEntry.enqueued_at)
     query = (
         select(QueueEntry.team, func.count(), oldest)
-        .where(QueueEntry.outcome == "waiting", QueueEntry.enqueued_at <= now)
+        .where(
+            QueueEntry.outcome == WAITING,
+            QueueEntry.enqueued_at <= now,
+            QueueEntry.enqueued_at > now - WAIT_HORIZON,
+        )
         .group_by(QueueEntry.team)
     )
     out = [
