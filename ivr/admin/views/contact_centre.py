@@ -59,15 +59,19 @@ ROWS = (
 )
 
 
+def _style(value: int, peak: int) -> str:
+    if not value:
+        return ""
+    shade = 0.1 + 0.8 * value / peak
+    text = "; color: #fff" if shade > 0.5 else ""  # readable on the darker cells
+    return f"background: rgba(179,38,30,{shade:.2f}){text}"
+
+
 def heat_rows(grid: list[list[int]]) -> list[tuple[str, list[tuple[int, str]]]]:
-    """(weekday, [(abandons, background colour)] per hour): darker for more abandons."""
+    """(weekday, [(abandons, cell style)] per hour): darker for more abandons."""
     peak = max((v for row in grid for v in row), default=0) or 1
     return [
-        (
-            WEEKDAY_SHORT[day],
-            [(v, f"rgba(179,38,30,{0.1 + 0.8 * v / peak:.2f})" if v else "") for v in row],
-        )
-        for day, row in enumerate(grid)
+        (WEEKDAY_SHORT[day], [(v, _style(v, peak)) for v in row]) for day, row in enumerate(grid)
     ]
 
 
