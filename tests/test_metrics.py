@@ -181,3 +181,29 @@ def test_several_workers_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
     values = samples(run("scrape"))
     assert values[("ivr_webhook_duration_seconds_count", (("endpoint", "voice.incoming"),))] == 2
     assert values[("ivr_hotline_members", ())] == 2
+
+
+def test_the_service_level_setting_reaches_the_xlsx_sheet(
+    migrated_database: str, tmp_path: Path
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.api_helpers import token_for
+
+    app = metrics_app(migrated_database, tmp_path, service_level_seconds=45)
+    try:
+        add_wait(app, "B1", NOW - timedelta(hours=1), "bridged", 40, answered=True)
+        add_wait(app, "B2", NOW - timedelta(hours=1), "bridged", 50, answered=True)
+        answer = app.test_client().get(
+            "/api/v1/exports?from=2026-03-02&to=2026-03-02&format=xlsx",
+            headers=token_for(app, "viewer"),
+        )
+        assert answer.status_code == 200
+        sheet = load_workbook(io.BytesIO(answer.data), read_only=True)["Centre d'appels"]
+        rows = [row for row in sheet.iter_rows(values_only=True) if row and row[0]]
+        level = next(row for row in rows if str(row[0]).startswith("Niveau de service"))
+        assert level[:2] == ("Niveau de service (répondus en 45 s ou moins)", 0.5)
+    finally:
+        database(app).engine.dispose()
