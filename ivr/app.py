@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from callbook import db
 from callbook.db.schema import expected_schema_version, schema_version, upgrade_database
-from ivr import admin, i18n, inputs, runtime, voice
+from ivr import admin, i18n, inputs, metrics, runtime, voice
 from ivr import api as json_api
 from ivr.notify import events
 from ivr.settings import Settings, get_settings, session_secret
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     i18n.init_app(app)  # French by default, English for those who chose it
     events.install(app)  # helpdesk events queued with the changes that cause them
     runtime.init_app(app)
+    metrics.init_app(app)  # /metrics; first, so the webhooks' timing covers every hook
     inputs.init_app(app)  # before any view: no NUL character in forms and API calls
     voice.init_app(app, settings)
     json_api.init_app(app)  # the JSON API, /api/v1

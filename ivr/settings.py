@@ -166,6 +166,21 @@ class Settings(BaseSettings):
         '`[{"name": "glpi", "url": "https://…", "secret": "whsec_…"}]`, optionally with '
         '`"events"`; empty means no event is sent.',
     )
+    service_level_seconds: int = Field(
+        default=20,
+        ge=1,
+        le=3600,
+        description="Contact-centre service level: the share of calls answered within this "
+        "many seconds of waiting.",
+    )
+    metrics: bool = Field(
+        default=False,
+        description="Serve /metrics (Prometheus text format); off, /metrics answers 404.",
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token /metrics requires; setting it also turns /metrics on.",
+    )
     twilio_account_sid: str = Field(
         default="",
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "IVR_TWILIO_ACCOUNT_SID"),

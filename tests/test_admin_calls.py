@@ -127,7 +127,7 @@ def test_exports(login_as: Login, calls: dict[str, str]) -> None:
     assert wrong.status_code == 400 and "Style de CSV inconnu" in wrong.get_data(as_text=True)
     xlsx = tech.get(f"/admin/reports/export?{PERIOD}&format=xlsx")
     book = load_workbook(io.BytesIO(xlsx.data), read_only=True)
-    assert book.sheetnames == ["Historique des sollicitations", "Résultats"]
+    assert book.sheetnames == ["Historique des sollicitations", "Résultats", "Centre d'appels"]
     viewer = login_as("viewer")
     masked = viewer.get(f"/admin/reports/export?{PERIOD}&format=csv").get_data(as_text=True)
     assert "+33612345678" not in masked and "+33 ••••••• 78" in masked

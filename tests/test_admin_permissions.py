@@ -20,11 +20,12 @@ from ivr.admin.auth import PUBLIC
 ROLES = ("viewer", "technician", "referent")
 PUBLIC_ROUTES = {"static", "root", *PUBLIC}
 # Health checks (/healthz…) answer load balancers and monitoring, without login;
-# `/` only leads to the admin, whose pages ask for a login.
+# `/` only leads to the admin, whose pages ask for a login;
+# /metrics answers Prometheus: off unless IVR_METRICS, its own token (tests/test_metrics.py).
 
 
 def _public(rule: Rule) -> bool:
-    return rule.endpoint in PUBLIC_ROUTES or rule.endpoint.startswith("healthz")
+    return rule.endpoint in PUBLIC_ROUTES or rule.endpoint.startswith(("healthz", "metrics"))
 
 
 # Configuration, publication, audit and accounts are the admins' alone.

@@ -135,7 +135,7 @@ def test_xlsx_has_the_history_and_the_results(app: Flask, tmp_path: Path) -> Non
     march_book(app)
     path = tmp_path / "march.xlsx"
     assert export_xlsx(app, path) == 10
-    assert load_workbook(path).sheetnames == [HISTORY_SHEET, RESULTS_SHEET]
+    assert load_workbook(path).sheetnames == [HISTORY_SHEET, RESULTS_SHEET, "Centre d'appels"]
     history = sheet_rows(path, HISTORY_SHEET)
     assert history[0] == HISTORY_HEADERS
     assert len(history) == 11

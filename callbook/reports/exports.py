@@ -3,7 +3,8 @@
 One line per call-motive, in the order calls began (`callbook.reports.history`),
 with the call's local date and time and the ticket its voicemail went to.
 The XLSX file adds a "Résultats" sheet with the figures of `callbook.reports`
-(`callbook.reports.workbook`).
+(`callbook.reports.workbook`), and a "Centre d'appels" sheet with those of
+`callbook.reports.contact_centre` (`callbook.reports.contact_centre_export`).
 
 - XLSX: French labels, real date, time and percentage cells, the header
   frozen, an autofilter on the history, printed landscape one page wide.
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 from callbook.calls.models import Call, CallMotive
 from callbook.reports import DEFAULT_TIMEZONE, Report, build_report, in_period
 from callbook.reports.cells import csv_number, neutralised
+from callbook.reports.contact_centre_export import append_sheet as append_contact_centre
 from callbook.reports.history import (
     HEADERS,
     HistoryRow,
@@ -182,6 +184,7 @@ def write_xlsx(
     report: Report | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    service_level_seconds: int = 20,
 ) -> int:
     """Write the history and the "Résultats" sheet; the number of history lines written.
 
@@ -200,5 +203,8 @@ def write_xlsx(
     if report is None:
         report = build_report(session, start, end, structure=structure, tz=tz, now=now)
     write_results(book, RESULTS_SHEET, results_rows(report, wording))
+    append_contact_centre(
+        book, session, start, end, team=structure, tz=tz, threshold=service_level_seconds
+    )
     book.save(out)  # type: ignore[arg-type]  # a path or a binary file: zipfile takes both
     return lines

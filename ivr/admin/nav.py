@@ -13,6 +13,7 @@ from ivr.admin.auth import may_reach
 
 NAV: tuple[tuple[str, LazyString], ...] = (
     ("admin.today", lazy_gettext("Aujourd'hui")),
+    ("admin.wallboard", lazy_gettext("Tableau mural")),
     ("admin.agenda", lazy_gettext("Horaires")),
     ("admin.whatif", lazy_gettext("Que se passe-t-il si…")),
     ("admin.directory", lazy_gettext("Annuaire")),

@@ -29,6 +29,7 @@ from ivr.admin.blueprint import bp
 from ivr.admin.pagekit import active_or_abort, default_zone
 from ivr.admin.views import charts, queries, results
 from ivr.admin.views.call_story import tell
+from ivr.admin.views.contact_centre import service_level_seconds
 from ivr.admin.views.forms import FormError, date_range, optional
 from ivr.runtime import active_names
 from schedules import clock
@@ -235,7 +236,8 @@ def export() -> Response:
     session = get_session()
     options = {"structure": structure, "tz": zone, "mask_numbers": masked, "names": active_names()}
     if fmt == "xlsx":
-        write_xlsx(session, spool, start, end, **options)  # type: ignore[arg-type]
+        level = service_level_seconds()
+        write_xlsx(session, spool, start, end, **options, service_level_seconds=level)  # type: ignore[arg-type]
     else:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
         write_csv(session, text, start, end, style=style, **options)  # type: ignore[arg-type]

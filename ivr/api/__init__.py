@@ -17,7 +17,15 @@ __all__ = ["http_error", "init_app"]
 
 def init_app(app: Flask) -> None:
     # Each resource module adds its routes to `bp` when imported.
-    from ivr.api import calls, config, openapi, reports, tickets, users  # noqa: F401
+    from ivr.api import (  # noqa: F401
+        calls,
+        config,
+        contact_centre,
+        openapi,
+        reports,
+        tickets,
+        users,
+    )
 
     app.register_blueprint(bp)
     # Routing errors happen before a blueprint is chosen: `ivr.app` handles

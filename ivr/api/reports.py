@@ -105,6 +105,7 @@ def get_export() -> Response:
                     mask_numbers=masked,
                     names=names,
                     now=clock.now(),
+                    service_level_seconds=current_app.config["IVR_SETTINGS"].service_level_seconds,
                 )
             else:
                 text = io.TextIOWrapper(spool, encoding="utf-8", newline="")

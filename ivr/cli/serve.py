@@ -24,6 +24,7 @@ def serve(host: str | None, port: int | None, workers: int | None, scheduler: bo
 
     from ivr.app import create_app
     from ivr.cli.server import GunicornServer
+    from ivr.metrics import gunicorn_options
 
     settings = get_settings()
     app = create_app(settings)
@@ -32,9 +33,8 @@ def serve(host: str | None, port: int | None, workers: int | None, scheduler: bo
     # The scheduler is its own process, never one per web worker.
     child = subprocess.Popen([sys.executable, "-m", "ivr.cli", "scheduler"]) if scheduler else None
     try:
-        GunicornServer(
-            app, {"bind": bind, "workers": workers or settings.workers, "accesslog": "-"}
-        ).run()
+        options = {"bind": bind, "workers": workers or settings.workers, "accesslog": "-"}
+        GunicornServer(app, options | gunicorn_options()).run()
     finally:
         if child is not None:
             child.terminate()
