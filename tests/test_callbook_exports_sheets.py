@@ -81,7 +81,8 @@ def test_the_history_reads_in_french_with_local_dates_and_times(app: Flask, tmp_
     assert c1["Famille"].value == "Question d'usage"  # callbook.labels
     assert (c1["Canal"].value, c1["Issue"].value) == ("Clavier", "Référents locaux")
     assert c1["Répondu par"].value == "ref-auvergne"  # an id without a name stays as is
-    assert c1["Numéro"].value == "+33612345678" and c1["Numéro"].data_type == "s"
+    assert c1["Numéro"].value == "+33612345678" and c1["Numéro"].data_type == "s"  # text
+    assert not c1["Numéro"].quotePrefix  # digits after "+" run nothing: no style needed
     c4 = [cell.value for cell in sheet[7]]
     assert c4[2] == "C4"
     assert c4[8:13] == ["Urgence", "Clavier", "Astreinte", "non", "Chloé Bernard"]

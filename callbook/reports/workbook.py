@@ -14,6 +14,7 @@ first, 24 h clock), shares are numbers shown as percentages
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -108,7 +109,8 @@ class Cells:
         if value == "":
             return None
         if isinstance(value, str):
-            return self.text(column, value) if value.startswith(PROTECTED) else value
+            protect = value.startswith(PROTECTED) and not PHONE_NUMBER.fullmatch(value)
+            return self.text(column, value) if protect else value
         if isinstance(value, Share):
             return self.formatted(column, float(value), PERCENT_FORMAT)
         return value
@@ -116,6 +118,11 @@ class Cells:
 
 PROTECTED = (*FORMULA_STARTS, "#")
 """Text openpyxl or a spreadsheet would not keep as text: formulas, and error codes."""
+PHONE_NUMBER = re.compile(r"\+[0-9]{1,15}")
+"""A caller's number (E.164): a text cell already, and nothing a spreadsheet can run.
+
+The history has one on every line: skipping the quote-prefix style for them
+saves a styled cell per line (about a fifth of the writing time)."""
 
 
 def write_history(sheet: WriteOnlyWorksheet, rows: Iterable[HistoryRow]) -> int:
@@ -137,7 +144,7 @@ def write_history(sheet: WriteOnlyWorksheet, rows: Iterable[HistoryRow]) -> int:
                 append(value)
             elif not value:
                 append(None)  # no cell at all: writing cells is most of the time spent
-            elif value.startswith(PROTECTED):
+            elif value.startswith(PROTECTED) and not PHONE_NUMBER.fullmatch(value):
                 append(text(column, value))
             else:
                 append(value)
