@@ -141,13 +141,18 @@ def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable
     def recordings() -> object:  # recordings queued by the purge or an erasure, at Twilio
         return delete_recordings(app)
 
+    def queue() -> object:  # callers waiting while a member is free (a lost status callback)
+        from ivr.voice.members import connect_waiting
+
+        return connect_waiting(app)
+
     def replay() -> object:  # the local spool of webhooks that met a database outage
         from ivr.voice.replay import replay as replay_spool
 
         return replay_spool(app)
 
     return {"dispatch": dispatcher.run_once, "deadlines": deadlines, "sweep": sweep, "purge": purge,
-            "recordings": recordings, "replay": replay}  # fmt: skip
+            "recordings": recordings, "replay": replay, "queue": queue}  # fmt: skip
 
 
 def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler:
@@ -161,6 +166,8 @@ def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler
     ld = leadership
     scheduler.add_job(_job(app, "dispatch", work["dispatch"], ld), "interval", seconds=15,
                       id="dispatch", next_run_time=start)  # fmt: skip
+    scheduler.add_job(_job(app, "queue", work["queue"], ld), "interval", seconds=15,
+                      id="queue", next_run_time=start)  # fmt: skip
     scheduler.add_job(_job(app, "deadlines", work["deadlines"], ld), "interval", minutes=5,
                       id="deadlines", next_run_time=start)  # fmt: skip
     scheduler.add_job(_job(app, "sweep", work["sweep"], ld), "interval", minutes=10, id="sweep")

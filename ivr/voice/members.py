@@ -1,0 +1,100 @@
+"""Connecting the next caller in line: a free member's leg, placed through Twilio.
+
+When a member becomes free (a call of theirs ended: `/voice/status`, the end
+of a member's leg), and every few seconds from the scheduler as a safety net,
+the first caller in line gets a free member: claimed in the database
+(`callbook.queue.claims.claim_next`), then a call to the member whose TwiML
+dials the team's queue (`/voice/queue/agent`). A member whose leg fails or
+goes unanswered is released and the next one tried; a caller on virtual hold
+first in line gets their callback, due now, to that member (placed by the
+callback dispatcher). Outside opening hours, held callbacks become due at the
+next opening.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from urllib.parse import quote
+
+from flask import Flask
+
+from callbook.db import read_connection, session_scope
+from callbook.queue import claims
+from ivr.call_status import GATEWAY, GatewayFactory
+from ivr.config import ConfigDocument
+from ivr.flows.queue import TEAM
+from ivr.runtime import active_config
+from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
+from ivr.voice.busy import numbers_in_use
+from schedules import clock
+
+log = logging.getLogger(__name__)
+
+
+def connect_waiting(app: Flask, *, skip: Collection[str] = ()) -> list[str]:
+    """Give waiting callers free members; the CallSids of the members' legs placed."""
+    try:
+        _, doc = active_config(app).get()
+    except LookupError:
+        return []
+    if not doc.hotline.queue.enabled:
+        return []
+    now = clock.now()
+    hotline = doc.calendar(doc.hotline.calendar)
+    if not hotline.is_open(now):
+        reopen = hotline.next_opening(now)
+        if reopen is not None:
+            with session_scope(app) as session:
+                claims.wake_held(session, TEAM, reopen, now)
+        return []
+    with read_connection(app) as reader:
+        if not claims.anyone_in_line(reader, TEAM):
+            return []
+    factory: GatewayFactory = app.extensions.get(GATEWAY, TwilioGateway)
+    try:
+        gateway = factory(app.config["IVR_SETTINGS"])
+    except TwilioUnavailable as exc:
+        log.info("callers wait but members cannot be called: %s", exc)
+        return []
+    return _connect(app, doc, gateway, set(skip))
+
+
+def _connect(app: Flask, doc: ConfigDocument, gateway: TwilioGateway, skip: set[str]) -> list[str]:
+    placed: list[str] = []
+    max_talk = app.config["IVR_SETTINGS"].max_talk
+    numbers = list(doc.hotline.numbers)
+    for _ in range(len(numbers) + len(skip) + 1):
+        now = clock.now()
+        with session_scope(app) as session:
+            in_use = numbers_in_use(session, exclude="", now=now)
+            claim = claims.claim_next(
+                session, TEAM, numbers, max_calls=doc.hotline.max_calls, in_use=in_use,
+                skip=skip, now=now, max_talk=max_talk,
+            )  # fmt: skip
+        if claim is None:
+            break
+        if claim.callback_id is not None:
+            log.info("caller on virtual hold %s called back by %s", claim.call_sid,
+                     claim.agent_number)  # fmt: skip
+            continue
+        member = claim.agent_number
+        try:
+            sid = gateway.call(
+                to=member,
+                from_=doc.service.outgoing_caller_id,
+                path=f"/voice/queue/agent?team={TEAM}&e={claim.entry_id}",
+                status_path=f"/voice/queue/agent-status?e={claim.entry_id}&n={quote(member)}",
+                timeout=doc.hotline.ring.timeout,
+            )
+        except TwilioUnavailable as exc:
+            log.warning("member %s not called for %s: %s", member, claim.call_sid, exc)
+            with session_scope(app) as session:
+                claims.release(session, agent_call_sid="", entry_id=claim.entry_id,
+                               member=member, now=clock.now())  # fmt: skip
+            skip.add(member)
+            continue
+        with session_scope(app) as session:
+            claims.record_agent_call(session, claim.entry_id, member, sid)
+        placed.append(sid)
+    return placed
