@@ -14,6 +14,7 @@ def test_scheduler_has_one_of_each_job(app: Flask) -> None:
         "deadlines",
         "dispatch",
         "purge",
+        "queue",
         "recordings",
         "replay",
         "sweep",

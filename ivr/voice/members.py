@@ -57,7 +57,8 @@ def connect_waiting(app: Flask, *, skip: Collection[str] = ()) -> list[str]:
     except TwilioUnavailable as exc:
         log.info("callers wait but members cannot be called: %s", exc)
         return []
-    return _connect(app, doc, gateway, set(skip))
+    with app.app_context():  # the busy numbers read the app's settings and Twilio
+        return _connect(app, doc, gateway, set(skip))
 
 
 def _connect(app: Flask, doc: ConfigDocument, gateway: TwilioGateway, skip: set[str]) -> list[str]:
