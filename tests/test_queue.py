@@ -8,6 +8,7 @@ Twilio's REST API is answered at the network edge (`tests.fake_twilio`).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta
@@ -18,10 +19,12 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from callbook.db import database, session_scope
 from callbook.outbox import OutboxMessage
-from callbook.queue import QueueEntry
+from callbook.queue import QueueEntry, claims
+from callbook.queue.claims import Claim
 from callbook.tickets import Callback
 from ivr.app import create_app
 from ivr.config import load_yaml_text
@@ -425,3 +428,47 @@ def test_two_dispatchers_never_give_one_caller_two_members_nor_one_member_two_ca
     assert sorted(r.agent_number for r in rows) == [MEMBER, SECOND]
     assert sorted(r.agent_call_sid for r in rows) == sorted(r["sid"] for r in made)
     assert sum(len(p) for p in placed) == 2
+
+
+def test_a_claim_in_progress_holds_back_a_second_dispatcher_until_it_commits(
+    twilio_app: Flask, at: Callable[[datetime], None]
+) -> None:
+    """One member, two callers: a dispatcher that claims while another one's claim is not
+    committed yet waits for it, then sees the member taken (no second caller for them)."""
+    at(TUESDAY_10)
+    for n, call in enumerate([Twilio(twilio_app), Twilio(twilio_app)], start=1):
+        waits(call, n)
+    claimed = threading.Event()
+    release_first = threading.Event()
+    results: dict[str, Claim | None] = {}
+
+    def claim_in(session: Session) -> Claim | None:
+        return claims.claim_next(
+            session, "hotline", [MEMBER], max_calls=1, in_use=(), skip=(), now=clock.now(),
+            max_talk=timedelta(minutes=60),
+        )  # fmt: skip
+
+    def first() -> None:
+        with session_scope(twilio_app) as session:
+            results["first"] = claim_in(session)
+            claimed.set()
+            while not release_first.is_set():
+                time.sleep(0.01)
+
+    def second() -> None:
+        with session_scope(twilio_app) as session:
+            results["second"] = claim_in(session)
+
+    one = threading.Thread(target=first)
+    one.start()
+    while not claimed.is_set():
+        time.sleep(0.01)
+    two = threading.Thread(target=second)
+    two.start()
+    time.sleep(0.3)
+    assert "second" not in results  # waiting for the first claim's transaction
+    release_first.set()
+    one.join()
+    two.join()
+    assert results["first"] is not None and results["first"].agent_number == MEMBER
+    assert results["second"] is None
