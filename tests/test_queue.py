@@ -472,3 +472,24 @@ def test_a_claim_in_progress_holds_back_a_second_dispatcher_until_it_commits(
     two.join()
     assert results["first"] is not None and results["first"].agent_number == MEMBER
     assert results["second"] is None
+
+
+def test_a_caller_who_hangs_up_while_it_rings_long_enough_is_a_missed_call(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    configure(twilio_app, [MEMBER], missed={"sms": True, "callback": False, "ringing_seconds": 20})
+    at(TUESDAY_10)
+    quick = Twilio(twilio_app, caller="+33622222222")
+    quick.step("/voice/incoming")
+    assert quick.step("/voice/menu", {"Digits": "1"}).dialed == [MEMBER]
+    at(TUESDAY_10 + timedelta(seconds=10))  # 10 s of ringing only
+    hangs_up(quick, 30)
+    assert recoveries(twilio_app) == ([], [])
+    patient = Twilio(twilio_app, caller="+33633333333")
+    patient.step("/voice/incoming")
+    assert patient.step("/voice/menu", {"Digits": "1"}).dialed == [MEMBER]
+    at(TUESDAY_10 + timedelta(seconds=35))  # it rang 25 s
+    hangs_up(patient, 50)
+    hangs_up(patient, 50)  # the status callback, retried
+    [sms], callbacks = recoveries(twilio_app)
+    assert sms.recipient == "+33633333333" and callbacks == []

@@ -27,9 +27,21 @@ from ivr.flows.queue import TEAM
 from ivr.runtime import active_config
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
 from ivr.voice.busy import numbers_in_use
+from ivr.voice.queue_book import missed_while_ringing
 from schedules import clock
 
 log = logging.getLogger(__name__)
+
+
+def call_ended(app: Flask, call_sid: str) -> None:
+    """After a call's final status: recover it if it was missed while ringing, then
+    give the first caller in line the member it may have freed."""
+    _, doc = active_config(app).get()
+    missed = doc.hotline.queue.missed
+    if missed.sms or missed.callback:
+        with session_scope(app) as session:
+            missed_while_ringing(session, doc, call_sid, clock.now())
+    connect_waiting(app)
 
 
 def connect_waiting(app: Flask, *, skip: Collection[str] = ()) -> list[str]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import phonenumbers
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callbook import calls
+from callbook.calls.models import Call, CallEvent
 from callbook.queue import WAITING, QueueEntry
 from callbook.queue import waiting as waits
 from callbook.queue.claims import HELD
@@ -125,3 +128,42 @@ def missed_call(
         agents=tuple(doc.hotline.numbers),
     )  # fmt: skip
     return recover(session, recovery, now)
+
+
+AFTER_RINGING = frozenset({"voicemail.offered", "answered", "whisper.accepted"})
+"""Events saying the caller got past the ringing (a line Twilio never ran, when the
+caller hung up as it was answered, is no wait: the queue's own row says so)."""
+
+
+def missed_while_ringing(
+    session: Session, doc: ConfigDocument, call_sid: str, now: datetime
+) -> list[str]:
+    """A caller who hung up while our members' phones rang (opening hours, at least
+    `hotline.queue.missed.ringing_seconds`): a missed call, recovered like one."""
+    missed = doc.hotline.queue.missed
+    if not (missed.sms or missed.callback):
+        return []
+    call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
+    if call is None or call.answered_at is not None or not call.state:
+        return []
+    state = CallState.model_validate(call.state)
+    if state.finished or state.urgent or state.route not in ("hotline", "referent"):
+        return []
+    if waits.entry(session, call_sid) is not None:
+        return []  # the caller waited in the line: the Enqueue action recovers it
+    events = session.scalars(
+        select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq)
+    ).all()
+    dials = [e for e in events if e.kind == "dial"]
+    if not dials or any(e.kind in AFTER_RINGING for e in events):
+        return []
+    results = [e for e in events if e.kind == "dial.result" and e.seq > dials[-1].seq]
+    stopped = results[0].at if results else now
+    rang = (stopped - dials[0].at).total_seconds()
+    hotline = doc.calendar(doc.hotline.calendar)
+    if rang < missed.ringing_seconds or not hotline.is_open(dials[0].at):
+        return []
+    recovered = missed_call(session, doc, state, now, call.started_at)
+    detail = {"rang": int(rang), "recovery": recovered}
+    calls.append_event(session, call.id, "call.missed", detail, now)
+    return recovered

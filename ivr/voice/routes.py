@@ -167,10 +167,11 @@ def _callback(report_of: Callable[[VoiceForm], Report]) -> Response:
 def status() -> Response:
     answer = _callback(status_report)
     if answer.status_code == 204 and request.form.get("CallStatus") in FINAL_STATUSES:
-        # A call ended: a member may be free for the first caller in line.
+        # A call ended: a missed call is recovered; a member may be free for
+        # the first caller in line.
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         try:
-            members.connect_waiting(app)
+            members.call_ended(app, request.form["CallSid"])
         except (SQLAlchemyError, OSError, LookupError):
             log.exception("waiting callers not connected after %s ended", request.form["CallSid"])
     return answer
