@@ -38,7 +38,7 @@ def _scenario(doc: ConfigDocument, zone: ZoneInfo) -> Scenario:
     department = optional(args, "department")
     if department and department_code(department) is None:
         raise FormError("department", f"« {department} » n'est pas un numéro de département")
-    answer = "no-answer" if args.get("answer") == "no-answer" else "answer"
+    answer = args.get("answer") if args.get("answer") in ("no-answer", "busy") else "answer"
     return Scenario(
         moment=moment,
         motive=motive,
