@@ -29,6 +29,7 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "done": "Rappelé",
         "failed": "Échec",
         "canceled": "Annulé",
+        "held": "En file (dès qu'un conseiller est libre)",
     },
     "route": {
         "referent": "Référents locaux",
