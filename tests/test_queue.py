@@ -493,3 +493,27 @@ def test_a_caller_who_hangs_up_while_it_rings_long_enough_is_a_missed_call(
     hangs_up(patient, 50)  # the status callback, retried
     [sms], callbacks = recoveries(twilio_app)
     assert sms.recipient == "+33633333333" and callbacks == []
+
+
+def test_the_scheduler_settles_a_lost_claim_and_a_lost_wait(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    configure(twilio_app, [MEMBER], max_wait_minutes=10)
+    at(TUESDAY_10)
+    lost = Twilio(twilio_app, caller="+33622222222")
+    waits(lost, 1)  # its action request will never come
+    with twilio_app.app_context():
+        [first] = jobs(twilio_app)["queue"]()  # the member is called for it
+    at(TUESDAY_10 + timedelta(minutes=3))  # that leg's status never came either
+    caller = Twilio(twilio_app, caller="+33633333333")
+    waits(caller, 2)
+    with twilio_app.app_context():
+        [again] = jobs(twilio_app)["queue"]()
+    assert again != first
+    assert entries(twilio_app)[lost.call_sid].agent_call_sid == again  # first in line again
+    at(TUESDAY_10 + timedelta(minutes=26))
+    with twilio_app.app_context():
+        jobs(twilio_app)["queue"]()
+    rows = entries(twilio_app)
+    assert (rows[lost.call_sid].outcome, rows[lost.call_sid].wait_seconds) == ("abandoned", 1570)
+    assert rows[caller.call_sid].outcome == "waiting"

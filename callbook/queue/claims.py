@@ -183,3 +183,19 @@ def waiting_count(db: Connection | Session, team: str) -> int:
         select(QueueEntry.id).where(QueueEntry.team == team, QueueEntry.outcome == WAITING)
     )
     return len(rows.all())
+
+
+def release_stale(session: Session, now: datetime, older_than: timedelta) -> int:
+    """Claims for callers still waiting long after the member's leg was placed: that leg
+    never bridged (its status callback was lost), so the caller may have another member."""
+    result = session.execute(
+        update(QueueEntry)
+        .where(
+            QueueEntry.outcome == WAITING,
+            QueueEntry.agent_number != "",
+            QueueEntry.claimed_at < now - older_than,
+        )
+        .values(agent_number="", agent_call_sid="", claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

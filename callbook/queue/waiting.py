@@ -134,3 +134,16 @@ def first_waiting(session: Session, team: str) -> QueueEntry | None:
 
 def anyone_waiting(session: Session, team: str) -> bool:
     return first_waiting(session, team) is not None
+
+
+def expire(session: Session, now: datetime, older_than: timedelta) -> int:
+    """Waits that began longer ago than any wait may last and never ended: their end
+    was never reported (a lost action request). Counted as abandoned."""
+    rows = session.scalars(
+        select(QueueEntry).where(
+            QueueEntry.outcome == WAITING, QueueEntry.enqueued_at < now - older_than
+        )
+    ).all()
+    for row in rows:
+        end(session, row, "abandoned", now)
+    return len(rows)

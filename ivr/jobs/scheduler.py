@@ -142,9 +142,9 @@ def jobs(app: Flask, dispatcher: Dispatcher | None = None) -> dict[str, Callable
         return delete_recordings(app)
 
     def queue() -> object:  # callers waiting while a member is free (a lost status callback)
-        from ivr.voice.members import connect_waiting
+        from ivr.voice.members import safety_net
 
-        return connect_waiting(app)
+        return safety_net(app)
 
     def replay() -> object:  # the local spool of webhooks that met a database outage
         from ivr.voice.replay import replay as replay_spool

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Flask
 
 from callbook.db import read_connection, session_scope
 from callbook.queue import claims
+from callbook.queue import waiting as waits
 from ivr.call_status import GATEWAY, GatewayFactory
 from ivr.config import ConfigDocument
 from ivr.flows.queue import TEAM
@@ -42,6 +44,30 @@ def call_ended(app: Flask, call_sid: str) -> None:
         with session_scope(app) as session:
             missed_while_ringing(session, doc, call_sid, clock.now())
     connect_waiting(app)
+
+
+STALE_CLAIM = timedelta(minutes=2)
+"""A member's leg bridges within seconds of being answered; ringing lasts at most 2 min."""
+LOST_WAIT = timedelta(minutes=15)
+"""Past the longest wait (the wait URL then answers <Leave>) by this much, a wait never
+reported as ended is over."""
+
+
+def safety_net(app: Flask) -> list[str]:
+    """The scheduler's pass: claims and waits whose end was never reported are settled,
+    then waiting callers are given free members."""
+    try:
+        _, doc = active_config(app).get()
+    except LookupError:
+        return []
+    now = clock.now()
+    longest = timedelta(minutes=doc.hotline.queue.max_wait_minutes) + LOST_WAIT
+    with session_scope(app) as session:
+        released = claims.release_stale(session, now, STALE_CLAIM)
+        expired = waits.expire(session, now, longest)
+    if released or expired:
+        log.warning("queue: %s stale claim(s) released, %s lost wait(s) ended", released, expired)
+    return connect_waiting(app)
 
 
 def connect_waiting(app: Flask, *, skip: Collection[str] = ()) -> list[str]:
