@@ -29,7 +29,7 @@ from ivr.flows.queue import TEAM
 from ivr.runtime import active_config
 from ivr.twilio_adapter import TwilioGateway, TwilioUnavailable
 from ivr.voice.busy import numbers_in_use
-from ivr.voice.queue_book import missed_while_ringing
+from ivr.voice.queue_book import missed_while_ringing, recover_unanswered
 from schedules import clock
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,12 @@ def call_ended(app: Flask, call_sid: str) -> None:
     _, doc = active_config(app).get()
     missed = doc.hotline.queue.missed
     if missed.sms or missed.callback:
-        with session_scope(app) as session:
-            missed_while_ringing(session, doc, call_sid, clock.now())
+        now = clock.now()
+        with read_connection(app) as reader:
+            unanswered = missed_while_ringing(reader, doc, call_sid, now)
+        if unanswered is not None:
+            with session_scope(app) as session:
+                recover_unanswered(session, doc, unanswered, now)
     connect_waiting(app)
 
 

@@ -7,10 +7,11 @@ here, on the session of their step (`callbook.queue.waiting`,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from callbook import calls
@@ -130,40 +131,62 @@ def missed_call(
     return recover(session, recovery, now)
 
 
-AFTER_RINGING = frozenset({"voicemail.offered", "answered", "whisper.accepted"})
+AFTER_RINGING = frozenset({"voicemail.offered", "answered", "whisper.accepted", "call.missed"})
 """Events saying the caller got past the ringing (a line Twilio never ran, when the
 caller hung up as it was answered, is no wait: the queue's own row says so)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A call whose caller hung up while our members' phones rang."""
+
+    call_id: int
+    state: CallState
+    started_at: datetime
+    rang: int
+
+
 def missed_while_ringing(
-    session: Session, doc: ConfigDocument, call_sid: str, now: datetime
-) -> list[str]:
-    """A caller who hung up while our members' phones rang (opening hours, at least
-    `hotline.queue.missed.ringing_seconds`): a missed call, recovered like one."""
+    db: Connection | Session, doc: ConfigDocument, call_sid: str, now: datetime
+) -> Unanswered | None:
+    """Whether the caller of `call_sid` hung up while the phones rang during opening
+    hours for at least `hotline.queue.missed.ringing_seconds` (read only: no lock)."""
     missed = doc.hotline.queue.missed
     if not (missed.sms or missed.callback):
-        return []
-    call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
-    if call is None or call.answered_at is not None or not call.state:
-        return []
-    state = CallState.model_validate(call.state)
+        return None
+    found = db.execute(
+        select(Call.id, Call.state, Call.answered_at, Call.started_at).where(
+            Call.call_sid == call_sid
+        )
+    ).first()
+    if found is None or found.answered_at is not None or not found.state:
+        return None
+    state = CallState.model_validate(found.state)
     if state.finished or state.urgent or state.route not in ("hotline", "referent"):
-        return []
-    if waits.entry(session, call_sid) is not None:
-        return []  # the caller waited in the line: the Enqueue action recovers it
-    events = session.scalars(
-        select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.seq)
+        return None
+    if db.execute(select(QueueEntry.id).where(QueueEntry.call_sid == call_sid)).first():
+        return None  # the caller waited in the line: the Enqueue action recovers it
+    events = db.execute(
+        select(CallEvent.seq, CallEvent.at, CallEvent.kind)
+        .where(CallEvent.call_id == found.id)
+        .order_by(CallEvent.seq)
     ).all()
     dials = [e for e in events if e.kind == "dial"]
     if not dials or any(e.kind in AFTER_RINGING for e in events):
-        return []
+        return None
     results = [e for e in events if e.kind == "dial.result" and e.seq > dials[-1].seq]
-    stopped = results[0].at if results else now
-    rang = (stopped - dials[0].at).total_seconds()
+    rang = int(((results[0].at if results else now) - dials[0].at).total_seconds())
     hotline = doc.calendar(doc.hotline.calendar)
     if rang < missed.ringing_seconds or not hotline.is_open(dials[0].at):
-        return []
-    recovered = missed_call(session, doc, state, now, call.started_at)
-    detail = {"rang": int(rang), "recovery": recovered}
-    calls.append_event(session, call.id, "call.missed", detail, now)
+        return None
+    return Unanswered(found.id, state, found.started_at, rang)
+
+
+def recover_unanswered(
+    session: Session, doc: ConfigDocument, call: Unanswered, now: datetime
+) -> list[str]:
+    """The missed call's SMS and callback (once a day), and an event on the call."""
+    recovered = missed_call(session, doc, call.state, now, call.started_at)
+    detail = {"rang": call.rang, "recovery": recovered}
+    calls.append_event(session, call.call_id, "call.missed", detail, now)
     return recovered
