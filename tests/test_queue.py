@@ -517,3 +517,43 @@ def test_the_scheduler_settles_a_lost_claim_and_a_lost_wait(
     rows = entries(twilio_app)
     assert (rows[lost.call_sid].outcome, rows[lost.call_sid].wait_seconds) == ("abandoned", 1570)
     assert rows[caller.call_sid].outcome == "waiting"
+
+
+def test_a_new_caller_waits_behind_those_already_in_line(
+    app: Flask, at: Callable[[datetime], None]
+) -> None:
+    """Without Twilio nobody can be called for the line: a member free again is still
+    not rung for a newcomer while others wait."""
+    configure(app, [MEMBER])
+    at(TUESDAY_10)
+    talking = on_the_phone(app)
+    waiting = queued(app, "+33622222222")
+    waits(waiting, 1)
+    at(TUESDAY_10 + timedelta(minutes=2))
+    hangs_up(talking)
+    newcomer = queued(app, "+33633333333")  # not put through to the free member
+    assert waits(newcomer, 2).find("Gather") is not None
+    done(waiting, "hangup", 130)
+    at(TUESDAY_10 + timedelta(minutes=3))
+    latest = Twilio(app, caller="+33644444444")  # the newcomer still waits before this one
+    latest.step("/voice/incoming")
+    assert "Enqueue" in latest.step("/voice/menu", {"Digits": "1"}).verbs
+    latest.post("/voice/status", {"CallStatus": "completed"})  # gone before its first wait
+    done(newcomer, "hangup", 60)  # nobody waits any more: the member is rung again
+    last = Twilio(app, caller="+33655555555")
+    last.step("/voice/incoming")
+    assert last.step("/voice/menu", {"Digits": "1"}).dialed == [MEMBER]
+
+
+def test_a_member_called_for_the_line_is_busy_for_new_callers(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    configure(twilio_app, [MEMBER])
+    at(TUESDAY_10)
+    talking = on_the_phone(twilio_app)
+    waits(queued(twilio_app, "+33622222222"), 1)
+    at(TUESDAY_10 + timedelta(minutes=2))
+    hangs_up(talking)
+    assert len(agent_calls(http)) == 1  # the member is called for the waiting caller
+    newcomer = queued(twilio_app, "+33633333333")  # so the newcomer waits
+    assert waits(newcomer, 1).find("Gather") is not None

@@ -51,7 +51,8 @@ def dial_next(
     When every leg is used up, the caller waits in the hotline's line when
     it has one and is open (`ivr.flows.queue`), or is offered voicemail
     (urgent when the legs were on-call technicians). A hotline leg counts as
-    busy once the team has as many calls as it takes at once.
+    busy once the team has as many calls as it takes at once, or while
+    callers wait in its line.
     """
     response = response or VoiceResponse()
     events = events if events is not None else []
@@ -60,7 +61,7 @@ def dial_next(
     while index < len(state.legs):
         leg = state.legs[index]
         free = [n for n in leg.numbers if n not in busy]
-        if leg.kind == "hotline" and doc.hotline.queue.enabled and queue.team_full(doc, busy):
+        if leg.kind == "hotline" and queue.hotline_taken(state, doc, now, busy):
             free = []
         if free:
             break

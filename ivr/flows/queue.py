@@ -36,6 +36,9 @@ from ivr.flows.state import (
 
 TEAM = "hotline"
 """The answering team that has a line (its name is the Twilio queue's name too)."""
+LINE_WAITING = "line:hotline"
+"""Asked of the busy numbers: whether callers already wait in the team's line (a new
+caller then waits behind them rather than ring a member who just became free)."""
 ANSWERED = "bridged"
 GONE = "hangup"
 LEFT = "leave"
@@ -50,6 +53,16 @@ def may_queue(state: CallState, doc: ConfigDocument, now: datetime) -> bool:
         and any(leg.kind == "hotline" for leg in state.legs)
         and doc.calendar(doc.hotline.calendar).is_open(now)
     )
+
+
+def hotline_taken(
+    state: CallState, doc: ConfigDocument, now: datetime, busy: Container[str]
+) -> bool:
+    """The hotline takes no new caller now: as many calls as it takes at once, or
+    callers waiting in its line before this one."""
+    if not doc.hotline.queue.enabled:
+        return False
+    return team_full(doc, busy) or (LINE_WAITING in busy and may_queue(state, doc, now))
 
 
 def team_full(doc: ConfigDocument, busy: Container[str]) -> bool:
