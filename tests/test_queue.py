@@ -184,6 +184,13 @@ def test_three_callers_hear_their_place_and_the_first_is_bridged_when_the_member
     assert len(agent_calls(http)) == 1
     with twilio_app.app_context():
         assert jobs(twilio_app)["queue"]() == []
+    # The member's leg ends: free again, for the next caller in line.
+    status_url = path_of(placed["data"]["StatusCallback"])
+    member.post(status_url, {"CallStatus": "completed", "CallDuration": 360}, call_sid=agent_sid)
+    assert entries(twilio_app)[callers[0].call_sid].agent_ended_at is not None
+    second = agent_calls(http)[1]
+    assert second["data"]["To"] == MEMBER
+    assert entries(twilio_app)[callers[1].call_sid].agent_call_sid == second["sid"]
 
 
 def test_a_member_who_does_not_answer_is_skipped_and_the_next_one_called(
@@ -557,3 +564,22 @@ def test_a_member_called_for_the_line_is_busy_for_new_callers(
     assert len(agent_calls(http)) == 1  # the member is called for the waiting caller
     newcomer = queued(twilio_app, "+33633333333")  # so the newcomer waits
     assert waits(newcomer, 1).find("Gather") is not None
+
+
+def test_queue_webhooks_are_signed_and_validated(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    at(TUESDAY_10)
+    call = Twilio(twilio_app)
+    for path in ("/voice/queue/wait?team=hotline", "/voice/queue/hold?team=hotline",
+                 "/voice/queue/done?step=1", "/voice/queue/connected", "/voice/queue/agent?e=1",
+                 "/voice/queue/agent-status?e=1"):  # fmt: skip
+        assert call.post(path, {"QueuePosition": 1}, signed=False).status_code == 403
+    assert call.post("/voice/queue/wait?team=autre", {"QueuePosition": 1}).status_code == 400
+    bad = call.post("/voice/queue/wait?team=hotline", {"QueuePosition": 1}, call_sid="CA1")
+    assert bad.status_code == 400
+    assert entries(twilio_app) == {}
+    # Twilio's counters missing or nonsense: the first place, a typical estimate.
+    twiml = call.step("/voice/queue/wait?team=hotline", {"QueuePosition": "x" * 40})
+    assert "Vous êtes le premier dans la file d'attente." in twiml.says
+    assert entries(twilio_app)[call.call_sid].position == 0
