@@ -583,3 +583,32 @@ def test_queue_webhooks_are_signed_and_validated(
     twiml = call.step("/voice/queue/wait?team=hotline", {"QueuePosition": "x" * 40})
     assert "Vous êtes le premier dans la file d'attente." in twiml.says
     assert entries(twilio_app)[call.call_sid].position == 0
+
+
+def test_the_member_who_answers_first_gets_the_head_of_the_line(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    """Twilio bridges whoever dials the queue with its head: the claims follow."""
+    configure(twilio_app, [MEMBER, SECOND])
+    at(TUESDAY_10)
+    first, second = Twilio(twilio_app), Twilio(twilio_app)
+    waits(first, 1)
+    waits(second, 2)
+    with twilio_app.app_context():
+        jobs(twilio_app)["queue"]()
+    to_member, to_second = agent_calls(http)
+    assert (to_member["data"]["To"], to_second["data"]["To"]) == (MEMBER, SECOND)
+    # The second member picks up first: Twilio hands them the first caller.
+    queue_time = {"QueueTime": 20, "QueueSid": "QU" + "1" * 32}
+    first.step("/voice/queue/connected", queue_time | {"DequeingCallSid": to_second["sid"]})
+    rows = entries(twilio_app)
+    assert (rows[first.call_sid].outcome, rows[first.call_sid].agent_number) == ("bridged", SECOND)
+    assert (rows[second.call_sid].agent_number, rows[second.call_sid].agent_call_sid) == (
+        MEMBER, to_member["sid"],
+    )  # fmt: skip
+    second.step("/voice/queue/connected", queue_time | {"DequeingCallSid": to_member["sid"]})
+    rows = entries(twilio_app)
+    assert (rows[second.call_sid].outcome, rows[second.call_sid].agent_number) == (
+        "bridged", MEMBER,
+    )  # fmt: skip
+    assert len(agent_calls(http)) == 2
