@@ -331,3 +331,21 @@ def test_a_caller_who_hangs_up_while_it_rings_long_enough_is_a_missed_call(
     hangs_up(patient, 50)  # the status callback, retried
     [sms], callbacks = recoveries(twilio_app)
     assert sms.recipient == "+33633333333" and callbacks == []
+
+
+def test_callers_on_virtual_hold_at_closing_time_are_called_back_first_at_the_opening(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    configure(twilio_app, [MEMBER])
+    at(paris(2026, 12, 1, 17, 20))
+    on_the_phone(twilio_app, http)
+    call = queued(twilio_app, "+33622222222")
+    waits(call, 1)
+    call.step("/voice/queue/hold?team=hotline", {"Digits": "1"})
+    at(paris(2026, 12, 1, 17, 31))  # the member never became free; the hotline closed
+    with twilio_app.app_context():
+        jobs(twilio_app)["queue"]()
+    with session_scope(twilio_app) as session:
+        callback = session.scalars(select(Callback)).one()
+        assert (callback.status, callback.rank) == ("pending", 0)
+        assert callback.due_at == paris(2026, 12, 2, 9, 0)

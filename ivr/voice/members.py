@@ -66,9 +66,13 @@ def safety_net(app: Flask) -> list[str]:
         return []
     now = clock.now()
     longest = timedelta(minutes=doc.hotline.queue.max_wait_minutes) + LOST_WAIT
+    hotline = doc.calendar(doc.hotline.calendar)
+    reopen = None if hotline.is_open(now) else hotline.next_opening(now)
     with session_scope(app) as session:
         released = claims.release_stale(session, now, STALE_CLAIM)
         expired = waits.expire(session, now, longest)
+        if reopen is not None:  # closed: callers on virtual hold are first at the opening
+            claims.wake_held(session, TEAM, reopen, now)
     if released or expired:
         log.warning("queue: %s stale claim(s) released, %s lost wait(s) ended", released, expired)
     return connect_waiting(app)
@@ -85,11 +89,7 @@ def connect_waiting(app: Flask, *, skip: Collection[str] = ()) -> list[str]:
     now = clock.now()
     hotline = doc.calendar(doc.hotline.calendar)
     if not hotline.is_open(now):
-        reopen = hotline.next_opening(now)
-        if reopen is not None:
-            with session_scope(app) as session:
-                claims.wake_held(session, TEAM, reopen, now)
-        return []
+        return []  # the scheduler's pass makes held callbacks due at the opening
     with read_connection(app) as reader:
         if not claims.anyone_in_line(reader, TEAM):
             return []
