@@ -87,9 +87,11 @@ def _callback(session: Session, recovery: Recovery, now: datetime) -> bool:
     ).first()
     if asked_today is not None or recovery.callback_due is None:
         return False
-    schedule_callback(
+    callback = schedule_callback(
         session, None, kind="callback", caller=recovery.caller, answering=recovery.answering,
         agent_numbers=list(recovery.agents), due_at=recovery.callback_due, rank=1,
         call_sid=recovery.call_sid, now=now,
     )  # fmt: skip
+    # No second text with the slot: the missed call's SMS (if any) says we call back.
+    callback.caller_notified = True
     return True

@@ -78,6 +78,7 @@ def hold_sink(session: Session, doc: ConfigDocument, now: datetime, form: VoiceF
             agent_numbers=list(doc.hotline.numbers), due_at=due, rank=0,
             call_sid=state.call_sid, now=now,
         )  # fmt: skip
+        callback.caller_notified = True  # told on the phone: no text with the slot
         if is_open:
             callback.status = HELD
         waits.end(session, row, "hold", now, form.queue_time or None)
