@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,12 @@ ENDED = ("bridged", "abandoned", "closing", "max_wait", "hold")
 
 def entry(session: Session, call_sid: str) -> QueueEntry | None:
     return session.scalars(select(QueueEntry).where(QueueEntry.call_sid == call_sid)).one_or_none()
+
+
+def is_known(db: Connection | Session, call_sid: str) -> bool:
+    """Whether the wait of `call_sid` has its row (a read: no lock taken)."""
+    found = db.execute(select(QueueEntry.id).where(QueueEntry.call_sid == call_sid)).first()
+    return found is not None
 
 
 def join(

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from callbook import calls
-from callbook.db import session_scope
+from callbook.db import read_connection, session_scope
 from callbook.queue import waiting as waits
 from callbook.queue.claims import release
 from ivr.config import ConfigDocument
@@ -86,10 +86,15 @@ def wait() -> Response:
     waiting = queue.Waiting(form.queue_position, form.queue_time, form.avg_queue_time)
     leave = queue.leaving(doc, now, waiting)
     try:
-        with session_scope() as session:
-            row = queue_book.waited_row(session, form, now)
-            if leave is not None:
-                waits.end(session, row, leave, now, form.queue_time)
+        # Asked again and again while the caller waits: a read, and a write only to
+        # begin the row (the first request) or to end it (<Leave>).
+        with read_connection() as reader:
+            known = waits.is_known(reader, form.call_sid)
+        if not known or leave is not None:
+            with session_scope() as session:
+                row = queue_book.waited_row(session, form, now)
+                if leave is not None:
+                    waits.end(session, row, leave, now, form.queue_time)
     except SQLAlchemyError:
         # The caller still hears the place; the action URL writes the row.
         log.exception("queue wait of %s not recorded", form.call_sid)
