@@ -17,6 +17,9 @@ from sqlalchemy import select
 
 from callbook.db import session_scope
 from callbook.tickets import Callback
+from ivr.config import demo_yaml_text, load_yaml_text
+from ivr.config.loader import to_data, validate_document
+from ivr.flows import queue
 from ivr.jobs.callbacks import Dispatcher
 from ivr.jobs.scheduler import jobs
 from ivr.twilio_adapter import TwilioGateway
@@ -349,3 +352,23 @@ def test_callers_on_virtual_hold_at_closing_time_are_called_back_first_at_the_op
         callback = session.scalars(select(Callback)).one()
         assert (callback.status, callback.rank) == ("pending", 0)
         assert callback.due_at == paris(2026, 12, 2, 9, 0)
+
+
+def test_the_wait_estimate_from_twilio_averages_or_the_typical_call() -> None:
+    doc = load_yaml_text(demo_yaml_text())  # two members, 4 minutes a call
+    assert [queue.place(n) for n in (1, 2, 10)] == ["premier", "2e", "10e"]
+    before_averages = [queue.estimate_minutes(doc, queue.Waiting(n, 0, 0)) for n in (1, 2, 5)]
+    assert before_averages == [2, 4, 10]
+    # Twilio's AvgQueueTime (seconds): per caller up to this one, shared by the members.
+    assert queue.estimate_minutes(doc, queue.Waiting(3, 200, 90)) == 3  # 3 × 90 s / 2
+    assert queue.estimate_minutes(doc, queue.Waiting(1, 5, 10)) == 1  # never "0 minutes"
+    assert queue.spoken_minutes(1) == "1 minute"
+
+
+def test_the_line_is_checked_with_the_document() -> None:
+    data = to_data(load_yaml_text(demo_yaml_text()))
+    data["hotline"]["queue"] |= {"hold_music": "musique.mp3", "max_wait_minutes": 0}
+    with pytest.raises(ValueError) as refused:
+        validate_document(data)
+    assert "hotline.queue.hold_music" in str(refused.value)
+    assert "hotline.queue.max_wait_minutes" in str(refused.value)
