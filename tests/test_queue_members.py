@@ -251,3 +251,18 @@ def test_the_member_who_answers_first_gets_the_head_of_the_line(
         "bridged", MEMBER,
     )  # fmt: skip
     assert len(agent_calls(http)) == 2
+
+
+def test_a_member_twilio_cannot_call_is_released_and_the_next_one_called(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    configure(twilio_app, [MEMBER, SECOND])
+    at(TUESDAY_10)
+    call = Twilio(twilio_app)
+    waits(call, 1)
+    http.failures = [503, 503, 503]  # every try for the first member
+    with twilio_app.app_context():
+        [placed] = jobs(twilio_app)["queue"]()
+    assert [r["data"]["To"] for r in http.calls] == [MEMBER] * 3 + [SECOND]
+    row = entries(twilio_app)[call.call_sid]
+    assert (row.agent_number, row.agent_call_sid) == (SECOND, placed)

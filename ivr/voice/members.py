@@ -47,7 +47,7 @@ def call_ended(app: Flask, call_sid: str) -> None:
         if unanswered is not None:
             with session_scope(app) as session:
                 recover_unanswered(session, doc, unanswered, now)
-    connect_waiting(app)
+    connect_waiting(app, quick=True)
 
 
 STALE_CLAIM = timedelta(minutes=2)
@@ -78,8 +78,15 @@ def safety_net(app: Flask) -> list[str]:
     return connect_waiting(app)
 
 
-def connect_waiting(app: Flask, *, skip: Collection[str] = ()) -> list[str]:
-    """Give waiting callers free members; the CallSids of the members' legs placed."""
+QUICK = {"timeout": 5.0, "tries": 1}
+"""From a webhook, Twilio gets one short try: the scheduler's pass tries again."""
+
+
+def connect_waiting(app: Flask, *, skip: Collection[str] = (), quick: bool = False) -> list[str]:
+    """Give waiting callers free members; the CallSids of the members' legs placed.
+
+    `quick` (from a webhook): each member's leg is asked of Twilio once, briefly.
+    """
     try:
         _, doc = active_config(app).get()
     except LookupError:
@@ -95,7 +102,7 @@ def connect_waiting(app: Flask, *, skip: Collection[str] = ()) -> list[str]:
             return []
     factory: GatewayFactory = app.extensions.get(GATEWAY, TwilioGateway)
     try:
-        gateway = factory(app.config["IVR_SETTINGS"])
+        gateway = factory(app.config["IVR_SETTINGS"], **(QUICK if quick else {}))
     except TwilioUnavailable as exc:
         log.info("callers wait but members cannot be called: %s", exc)
         return []

@@ -244,5 +244,6 @@ def agent_status() -> Response:
     except SQLAlchemyError:
         log.exception("member's leg %s not released", form.call_sid)
         return Response(status=204)
-    members.connect_waiting(current_app._get_current_object(), skip=skip)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    members.connect_waiting(app, skip=skip, quick=True)
     return Response(status=204)
