@@ -119,7 +119,9 @@ def test_a_claim_in_progress_holds_back_a_second_dispatcher_until_it_commits(
         with session_scope(twilio_app) as session:
             results["first"] = claim_in(session)
             claimed.set()
-            while not release_first.is_set():
+            for _ in range(3000):
+                if release_first.is_set():
+                    break
                 time.sleep(0.01)
 
     def second() -> None:
@@ -128,8 +130,11 @@ def test_a_claim_in_progress_holds_back_a_second_dispatcher_until_it_commits(
 
     one = threading.Thread(target=first)
     one.start()
-    while not claimed.is_set():
+    for _ in range(3000):  # a bounded wait, polled (a timed Event.wait and libfaketime)
+        if claimed.is_set():
+            break
         time.sleep(0.01)
+    assert claimed.is_set(), "the first dispatcher did not claim"
     two = threading.Thread(target=second)
     two.start()
     time.sleep(0.3)
@@ -266,3 +271,23 @@ def test_a_member_twilio_cannot_call_is_released_and_the_next_one_called(
     assert [r["data"]["To"] for r in http.calls] == [MEMBER] * 3 + [SECOND]
     row = entries(twilio_app)[call.call_sid]
     assert (row.agent_number, row.agent_call_sid) == (SECOND, placed)
+
+
+def test_the_line_is_shared_out_to_the_member_idle_longest(
+    twilio_app: Flask, http: FakeTwilioHttp, at: Callable[[datetime], None]
+) -> None:
+    configure(twilio_app, [MEMBER, SECOND], max_calls=1)
+    at(TUESDAY_10)
+    first = Twilio(twilio_app)
+    waits(first, 1)
+    with twilio_app.app_context():
+        [to_member] = jobs(twilio_app)["queue"]()
+    queue_time = {"QueueTime": 20, "QueueSid": "QU" + "1" * 32}
+    first.step("/voice/queue/connected", queue_time | {"DequeingCallSid": to_member})
+    at(TUESDAY_10 + timedelta(minutes=5))
+    member = Twilio(twilio_app, caller="+33199001000", to=MEMBER)
+    second = Twilio(twilio_app)
+    waits(second, 1)
+    member.post("/voice/queue/agent-status?e=1", {"CallStatus": "completed"}, call_sid=to_member)
+    # Both are free now; the second number has not had a caller from the line yet.
+    assert agent_calls(http)[-1]["data"]["To"] == SECOND

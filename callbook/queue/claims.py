@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Container
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -97,7 +97,7 @@ def claim_next(
     free = [n for n in numbers if n not in on_line and n not in skip]
     if len(on_line) >= max_calls or not free:
         return None
-    row, member = waiting[0], free[0]
+    row, member = waiting[0], longest_idle(session, free)
     taken = session.execute(
         update(QueueEntry)
         .where(QueueEntry.id == row.id, QueueEntry.agent_number == "")
@@ -114,6 +114,19 @@ def claim_next(
             .execution_options(synchronize_session=False)
         )
     return Claim(row.id, row.call_sid, row.caller_number, member, row.callback_id)
+
+
+def longest_idle(db: Connection | Session, members: list[str]) -> str:
+    """The member whose last caller from the line was given longest ago (or never):
+    the line's calls are shared out, not all given to the first number."""
+    rows = db.execute(
+        select(QueueEntry.agent_number, func.max(QueueEntry.claimed_at))
+        .where(QueueEntry.agent_number.in_(members))
+        .group_by(QueueEntry.agent_number)
+    ).all()
+    last = {number: at for number, at in rows}
+    never = datetime.min.replace(tzinfo=UTC)
+    return min(members, key=lambda n: (last.get(n) or never, members.index(n)))
 
 
 def record_agent_call(session: Session, entry_id: int, member: str, agent_call_sid: str) -> bool:
