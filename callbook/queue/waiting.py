@@ -125,10 +125,6 @@ def _waited(row: QueueEntry, now: datetime) -> int:
     return max(int((now - row.enqueued_at).total_seconds()), 0)
 
 
-def by_id(session: Session, entry_id: int) -> QueueEntry | None:
-    return session.get(QueueEntry, entry_id) if entry_id else None
-
-
 def first_waiting(session: Session, team: str) -> QueueEntry | None:
     return session.scalars(
         select(QueueEntry)
@@ -136,10 +132,6 @@ def first_waiting(session: Session, team: str) -> QueueEntry | None:
         .order_by(QueueEntry.enqueued_at, QueueEntry.id)
         .limit(1)
     ).first()
-
-
-def anyone_waiting(session: Session, team: str) -> bool:
-    return first_waiting(session, team) is not None
 
 
 def expire(session: Session, now: datetime, older_than: timedelta) -> int:

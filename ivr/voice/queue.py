@@ -182,9 +182,9 @@ def agent() -> Response:
         return _twiml(twiml_text(response))
     now = clock.now()
     try:
-        whisper = _whisper(doc, _entry_id(), now)
+        whisper = _whisper(doc, now)
     except SQLAlchemyError:
-        log.exception("queue entry %s not read for the member's whisper", _entry_id())
+        log.exception("the line was not read for the whisper of %s", form.call_sid)
         whisper = ""
     if whisper is None:
         say(response, doc, doc.prompts.queue_nobody)
@@ -199,14 +199,11 @@ def agent() -> Response:
     return _twiml(twiml_text(response))
 
 
-def _whisper(doc: ConfigDocument, entry_id: int, now: datetime) -> str | None:
-    """What the member hears of the caller first in line; None when nobody waits."""
+def _whisper(doc: ConfigDocument, now: datetime) -> str | None:
+    """What the member hears of the caller first in line (the one Twilio hands them,
+    whoever they were claimed for); None when nobody waits."""
     with session_scope() as session:
-        if not waits.anyone_waiting(session, queue.TEAM):
-            return None
-        row = waits.by_id(session, entry_id)
-        if row is None or row.outcome != "waiting":
-            row = waits.first_waiting(session, queue.TEAM)
+        row = waits.first_waiting(session, queue.TEAM)
         if row is None:
             return None
         found = calls.find_call(session, row.call_sid)
