@@ -67,6 +67,8 @@ from ivr.config import demo_yaml_text, load_yaml_text
 from ivr.config.loader import to_data
 
 WAIT = "/voice/queue/wait?team=hotline"
+SLOW = 0.05
+"""Seconds: the target; the moments of slower requests are shown (a stall or a spread)."""
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -75,6 +77,7 @@ class Run:
     timings: Timings = field(default_factory=Timings)
     placed: dict[str, int] = field(default_factory=dict)  # CallSid -> place announced first
     left: set[str] = field(default_factory=set)  # action request answered
+    slow: list[float] = field(default_factory=list)  # when requests over SLOW began
 
 
 def open_all_day(workdir: Path, env: dict[str, str]) -> None:
@@ -127,6 +130,8 @@ async def caller(
                 raise BadResponse(f"wait URL answered {verbs}")
             if window[0] <= began and done <= window[1]:
                 run.timings.add("wait", done - began)
+                if done - began > SLOW:
+                    run.slow.append(round(began - window[0], 1))
             await asyncio.sleep(args.think * rng.uniform(0.5, 1.5))
         waited = str(int(time.perf_counter() - began_waiting))
         left = common | queue | {"QueueResult": "hangup", "QueueTime": waited}
@@ -202,6 +207,9 @@ def run_database(kind: str, args: argparse.Namespace) -> bool:
     print(f"  queue_entries: {found.rows} rows for {len(run.placed)} callers, {found.lost} lost,"
           f" {found.duplicated} duplicated, {found.wrong_place} with another place;"
           f" outcomes after the action request {dict(found.outcomes)}")  # fmt: skip
+    if run.slow:
+        moments = ", ".join(f"{m:g}" for m in sorted(set(run.slow))[:12])
+        print(f"  over {SLOW * 1000:.0f} ms: {len(run.slow)} requests, begun at +{moments} s")
     if t.errors or errors:
         print(f"  ERRORS client {dict(t.errors)} server {dict(errors)}")
     settled = found.outcomes.get("abandoned", 0) == len(run.left) == len(run.placed)
