@@ -39,6 +39,7 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "done": N_("Rappelé"),
         "failed": N_("Échec"),
         "canceled": N_("Annulé"),
+        "held": N_("En file (dès qu'un conseiller est libre)"),
     },
     "callback_kind": {"callback": N_("Rappel demandé"), "alert": N_("Alerte urgente")},
     "callback_view": {

@@ -193,6 +193,16 @@ def test_simulator_christmas_morning_emergency(login_as: Login, app: Flask) -> N
         assert session.scalars(select(Call)).first() is None
 
 
+def test_simulator_everybody_on_a_call_shows_the_waiting_line(login_as: Login) -> None:
+    page = text(
+        login_as("viewer"), "/admin/simulate?at=2026-12-01T10:00&motive=incident&answer=busy"
+    )
+    assert "mis en file d&#39;attente : l&#39;assistance nationale" in page
+    assert "Vous êtes le premier dans la file d&#39;attente." in page
+    assert "Temps d&#39;attente estimé : environ 2 minutes." in page
+    assert '<option value="busy" selected>' in page
+
+
 def test_simulator_validation_errors(login_as: Login) -> None:
     tech = login_as("technician")
     assert "n&#39;est pas une date" in text(tech, "/admin/simulate?at=hier&motive=usage", 400)

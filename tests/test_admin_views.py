@@ -171,6 +171,15 @@ def test_open_hotline_incident(doc: ConfigDocument) -> None:
     assert sim.outcome == "conversation avec l'assistance nationale"
 
 
+def test_all_lines_busy_the_caller_waits_in_the_line(doc: ConfigDocument) -> None:
+    sim = simulate(doc, Scenario(paris(2026, 12, 1, 10, 0), "incident", answer="busy"))
+    assert sim.route == "hotline"
+    assert "mis en file d'attente : l'assistance nationale" in [line.text for line in sim.lines]
+    assert "Vous êtes le premier dans la file d'attente." in sim.heard
+    assert "Pour être rappelé sans perdre votre place, tapez 1." in sim.heard
+    assert sim.outcome == "en file d'attente jusqu'à ce qu'un conseiller se libère"
+
+
 def test_simulation_needs_an_aware_moment(doc: ConfigDocument) -> None:
     with pytest.raises(ValueError, match="aware"):
         simulate(doc, Scenario(datetime(2026, 12, 25, 9, 30), "emergency"))  # noqa: DTZ001

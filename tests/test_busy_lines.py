@@ -67,7 +67,7 @@ def hotline_rung_for_next_caller(
     if twiml.dialed:
         assert twiml.dialed == HOTLINE
         return True
-    assert "Record" in twiml.verbs  # skipped as busy: voicemail
+    assert "Enqueue" in twiml.verbs  # skipped as busy: the hotline's waiting line
     return False
 
 

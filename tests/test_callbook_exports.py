@@ -31,6 +31,9 @@ from callbook.reports.exports import (
     write_xlsx,
 )
 from callbook.tickets import Ticket, TicketMessage
+from ivr.config import demo_yaml_text, load_yaml_text
+from ivr.config.loader import to_data, validate_document
+from ivr.config.revisions import save_revision
 from schedules import clock
 from tests.conftest import PARIS, IvrRunner, paris
 from tests.test_callbook_reports import MARCH, add_call, march_book
@@ -245,7 +248,16 @@ def call(runner: IvrRunner, at: str, *args: str) -> None:
     assert "fin de l'appel" in result.output
 
 
+def without_waiting_line(app: Flask) -> None:
+    """The demo without the hotline's waiting line: a caller nobody answers leaves a message."""
+    data = to_data(load_yaml_text(demo_yaml_text()))
+    data["hotline"]["queue"]["enabled"] = False
+    with session_scope(app) as session:
+        save_revision(session, validate_document(data), author="tests")
+
+
 def test_a_day_of_calls_exported_as_xlsx(runner: IvrRunner, app: Flask, tmp_path: Path) -> None:
+    without_waiting_line(app)
     call(runner, "09:30", "--press", "1", "--dial", "answer")  # incident: the hotline answers
     call(runner, "10:00", "--from", "04 65 71 99 01", "--press", "2", "--dial", "answer")
     call(runner, "11:00", "--from", "06 11 22 33 44", "--press", "1", "--dial", "no-answer")

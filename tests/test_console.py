@@ -142,15 +142,16 @@ def test_a_caller_hanging_up_at_the_menu_ends_completed_with_what_was_heard(app:
 
 def test_the_call_lasts_what_was_simulated(app: Flask) -> None:
     seen = requests_seen(app)
-    # Tuesday 11:00: an incident, the hotline does not answer, a 35-second message.
-    script = Script(deque(["1"]), deque(["no-answer"]), message_seconds=35)
+    # Tuesday 11:00: an incident, the hotline does not answer; the caller waits in the
+    # line through one announcement (30 s of silence after it) and hangs up.
+    script = Script(deque(["1"]), deque(["no-answer"]))
     call, lines = play(app, paris(2026, 12, 1, 11, 0), "+33611223344", script)
     [ring] = [int(m[1]) for line in lines if (m := re.search(r"sonne .* \((\d+) s\)", line))]
-    lasted = sum(speech_seconds(text) for text in call.heard) + KEY_SECONDS + ring + 35
+    lasted = sum(speech_seconds(text) for text in call.heard) + KEY_SECONDS + ring + 30
     [status] = [form for path, form in seen if path == "/voice/status"]
     assert (status["CallStatus"], status["CallDuration"]) == ("completed", str(lasted))
-    [recorded] = [form for path, form in seen if path == "/voice/voicemail"]
-    assert recorded["RecordingDuration"] == "35"
+    [left] = [form for path, form in seen if path == "/voice/queue/done"]
+    assert left["QueueResult"] == "hangup" and int(left["QueueTime"]) > 30  # with the place said
     assert the_call(app).duration == lasted == call.seconds
 
 
@@ -203,3 +204,30 @@ def test_action_urls_are_followed_as_given_and_signed_whole() -> None:
         "/voice/last?turn=3&x=a%20b",  # absolute, query string as given
         "/voice/status",
     ]
+
+
+def test_all_busy_the_caller_hears_their_place_in_the_line(runner: IvrRunner, app: Flask) -> None:
+    result = runner.invoke("call", "--at", "2026-12-01 10:00", "--press", "1", "--dial", "busy")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Tous nos conseillers sont en ligne." in out
+    assert "file d'attente « hotline », place 1" in out
+    assert "Vous êtes le premier dans la file d'attente." in out
+    assert "Temps d'attente estimé : environ 2 minutes." in out  # 4 min a call, 2 members
+    assert "raccroché en attente" in out
+    from callbook.queue import QueueEntry
+
+    with session_scope(app) as session:
+        entry = session.scalars(select(QueueEntry)).one()
+        assert (entry.team, entry.position, entry.outcome) == ("hotline", 1, "abandoned")
+
+
+def test_all_busy_the_caller_presses_1_to_be_called_back_keeping_their_place(
+    runner: IvrRunner, app: Flask
+) -> None:
+    result = runner.invoke(
+        "call", "--at", "2026-12-01 10:00", "--press", "1", "--dial", "busy", "--press", "1"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Nous vous rappellerons dès qu'un conseiller sera libre." in result.output
+    assert "Merci de votre appel. Au revoir." in result.output

@@ -356,6 +356,13 @@ def test_referents_then_hotline_then_voicemail(doc: ConfigDocument) -> None:
         state = step.state
     step = dialing.dial_result(state, doc, now, NOBODY, "busy", 0)
     twiml = TwiML.parse(step.twiml)
+    # The hotline is open: the caller waits in its line (the demo has one)...
+    assert twiml.verbs == ["Say", "Enqueue"] and step.state.queued
+    # ...and without a line, leaves a message.
+    queue = doc.hotline.queue.model_copy(update={"enabled": False})
+    no_line = doc.model_copy(update={"hotline": doc.hotline.model_copy(update={"queue": queue})})
+    step = dialing.dial_result(state, no_line, now, NOBODY, "busy", 0)
+    twiml = TwiML.parse(step.twiml)
     assert "Aucun interlocuteur n'est disponible pour le moment." in twiml.says
     assert "Record" in twiml.verbs
 

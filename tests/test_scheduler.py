@@ -15,6 +15,7 @@ def test_scheduler_has_one_of_each_job(app: Flask) -> None:
         "dispatch",
         "outbox",
         "purge",
+        "queue",
         "recordings",
         "replay",
         "sweep",
@@ -36,6 +37,8 @@ def test_jobs_run_command(runner: IvrRunner) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("deadlines: DeadlineReport(warned=0, overdue=0)")
     assert runner.invoke("jobs", "run", "nothing").exit_code == 2
+    queue = runner.invoke("jobs", "run", "queue")  # nobody waits: nobody is called
+    assert (queue.exit_code, queue.output) == (0, "queue: []\n"), queue.output
     replay = runner.invoke("jobs", "run", "replay")
     assert replay.exit_code == 0, replay.output
     assert replay.output.startswith("replay: ")

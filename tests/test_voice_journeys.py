@@ -69,7 +69,7 @@ def test_the_same_unknown_department_twice_reaches_the_national_hotline(phone: T
     assert "Gather" not in twiml.verbs
 
 
-def test_two_unanswered_legs_in_a_row_ring_the_next_then_offer_voicemail(phone: Twilio) -> None:
+def test_two_unanswered_legs_in_a_row_ring_the_next_then_the_hotline_line(phone: Twilio) -> None:
     no_answer = {"DialCallStatus": "no-answer", "DialCallDuration": "0"}
     with clock.frozen_at(TUESDAY_10H):
         twiml = phone.step("/voice/incoming")
@@ -82,7 +82,8 @@ def test_two_unanswered_legs_in_a_row_ring_the_next_then_offer_voicemail(phone: 
             assert len(rung) < 10, "the same numbers are rung again and again"
     # Sophie Durand's two numbers one after the other, then Marc Roux, then the hotline.
     assert rung[:-1] == [["+33465711020"], ["+33465711021"], ["+33465711030"], HOTLINE]
-    assert twiml.verbs.count("Record") == 1  # voicemail once everyone was tried
+    # Everyone was tried during opening hours: the caller waits in the hotline's line.
+    assert twiml.verbs.count("Enqueue") == 1
 
 
 def test_a_retried_answer_is_answered_the_same_and_moves_nothing(phone: Twilio) -> None:

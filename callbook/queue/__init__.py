@@ -41,5 +41,9 @@ class QueueEntry(Base):
     agent_number: Mapped[str] = mapped_column(String(64), default="")
     agent_call_sid: Mapped[str] = mapped_column(String(34), default="")
     """The member's leg that bridged this caller; claimed so one caller gets one member."""
+    claimed_at: Mapped[datetime | None]
+    """When a member was claimed for this caller (`agent_number`)."""
+    agent_ended_at: Mapped[datetime | None]
+    """When the member's leg ended (or failed): the member is free again."""
     callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="SET NULL"))
     """Virtual hold: the callback that keeps this caller's place."""

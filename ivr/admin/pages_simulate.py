@@ -44,7 +44,7 @@ def _scenario(doc: ConfigDocument, zone: ZoneInfo) -> Scenario:
             "department",
             gettext("« %(department)s » n'est pas un numéro de département", department=department),
         )
-    answer = "no-answer" if args.get("answer") == "no-answer" else "answer"
+    answer = args.get("answer") if args.get("answer") in ("no-answer", "busy") else "answer"
     return Scenario(
         moment=moment,
         motive=motive,

@@ -39,7 +39,7 @@ from schedules import clock
 
 PAGE_SIZE = 100
 CALLBACK_VIEWS = {
-    "active": ("pending", "claimed", "dialing", "failed"),
+    "active": ("held", "pending", "claimed", "dialing", "failed"),
     "pending": ("pending",),
     "failed": ("failed",),
     "done": ("done",),

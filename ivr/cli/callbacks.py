@@ -25,7 +25,7 @@ def callbacks_list(show_all: bool) -> None:
 
     app = create_app()
     zone = ZoneInfo(app.config["IVR_SETTINGS"].default_timezone)
-    statuses = None if show_all else ("pending", "claimed", "dialing")
+    statuses = None if show_all else ("held", "pending", "claimed", "dialing")
     with session_scope(app) as session:
         rows = dispatch.listing(session, statuses)
         for cb in rows:

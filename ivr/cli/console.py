@@ -27,6 +27,8 @@ from urllib.parse import urljoin, urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
+from callbook.db import session_scope
+from callbook.queue import claims
 from ivr.twilio_adapter import sign
 
 Echo = Callable[[str], None]
@@ -172,6 +174,8 @@ class ConsoleCall:
             return self._dial(verb)
         if verb.tag == "Record":
             return self._record(verb)
+        if verb.tag == "Enqueue":
+            return self._enqueue(verb)
         if verb.tag == "Redirect":
             return self.post((verb.text or "").strip(), {})
         if verb.tag == "Hangup":
@@ -274,6 +278,38 @@ class ConsoleCall:
         self.post(urljoin(url, gather.get("action") or url), params | {"Digits": "1"})
         self.echo("    (au technicien) > 1")
         return heard + KEY_SECONDS
+
+    def _enqueue(self, verb: ET.Element) -> ET.Element | str:
+        """Wait in the team's queue: the wait URL once (the place said), then '1' for a
+        callback (virtual hold), or the caller hangs up while waiting."""
+        team = (verb.text or "").strip()
+        with session_scope(self.app) as session:
+            position = claims.waiting_count(session, team) + 1
+        self.echo(f"  ⏳ file d'attente « {team} », place {position}")
+        queue = {"QueueSid": "QU" + "0" * 32, "QueuePosition": str(position),
+                 "CurrentQueueSize": str(position), "AvgQueueTime": "0"}  # fmt: skip
+        started = self.seconds
+        document = self.post(verb.get("waitUrl") or "", queue | {"QueueTime": "0"})
+        action = verb.get("action") or self.document
+        for _ in range(MAX_STEPS):
+            if document.find("Leave") is not None:
+                for say in document.iter("Say"):
+                    self._hear(say.text or "")
+                waited = str(self.seconds - started)
+                return self.post(action, {"QueueResult": "leave", "QueueTime": waited})
+            for say in document.iter("Say"):
+                self._hear(say.text or "")
+            gather = document.find("Gather")
+            pause = document.find(".//Pause")
+            self.seconds += _number(pause.get("length") if pause is not None else None, 0)
+            press = self._next(self.script.presses, "  1 : être rappelé ; Entrée : raccrocher > ")
+            if not press or gather is None:
+                break
+            self.echo(f"  > {press}")
+            document = self.post(gather.get("action") or "", {"Digits": press} | queue)
+        waited = str(self.seconds - started)
+        self.post(action, {"QueueResult": "hangup", "QueueTime": waited}, expect_twiml=False)
+        return "raccroché en attente"
 
     def _record(self, verb: ET.Element) -> ET.Element | str | None:
         seconds = min(self.script.message_seconds, _number(verb.get("maxLength"), 3600))

@@ -6,12 +6,12 @@ import logging
 
 import click
 
-JOB_NAMES = ("dispatch", "deadlines", "sweep", "purge", "recordings", "replay", "outbox")
+JOB_NAMES = ("dispatch", "queue", "deadlines", "sweep", "purge", "recordings", "replay", "outbox")
 
 
 @click.command("scheduler")
 def scheduler() -> None:
-    """Run the scheduler: callbacks, deadline warnings, call sweep, purge, recording deletions.
+    """Run the scheduler: callbacks, waiting callers, deadlines, sweep, purge, recording deletions.
 
     Several may run (one per machine): a lease in the database elects the
     active one and the others wait as hot standbys, taking over within

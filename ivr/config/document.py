@@ -78,11 +78,69 @@ class Referent(Strict):
     )
 
 
+class MissedCalls(Strict):
+    """What a caller who hung up before anyone answered gets back (once a day at most)."""
+
+    sms: bool = Field(default=False, description="An SMS saying we saw the call (outbox).")
+    callback: bool = Field(
+        default=False, description="An automatic callback at once (or at the next opening)."
+    )
+    ringing_seconds: int = Field(
+        default=20, ge=0, le=600,
+        description="A caller hanging up while ringing after this long is a missed call.",
+    )  # fmt: skip
+    any_number: bool = Field(
+        default=False, description="Also landlines and foreign numbers, not only French mobiles."
+    )
+
+
+class Queue(Strict):
+    """The hotline's waiting line (a Twilio queue) when every member is on the phone."""
+
+    enabled: bool = False
+    max_calls: int | None = Field(
+        default=None, ge=1, le=100,
+        description="Calls the team takes at once; default: one per number.",
+    )  # fmt: skip
+    announce_seconds: int = Field(
+        default=30, ge=10, le=300, description="Seconds between two announcements of the place."
+    )
+    max_wait_minutes: int = Field(
+        default=10, ge=1, le=120, description="Longest wait before voicemail is offered."
+    )
+    hold_music: str | None = Field(
+        default=None, description="https URL of the music played while waiting; none: silence."
+    )
+    typical_call_minutes: int = Field(
+        default=4, ge=1, le=60, description="Estimate per caller ahead until Twilio has averages."
+    )
+    virtual_hold: bool = Field(
+        default=True, description="'1' to be called back, keeping one's place."
+    )
+    missed: MissedCalls = Field(default_factory=MissedCalls)
+
+    @field_validator("hold_music")
+    @classmethod
+    def _music(cls, value: str | None) -> str | None:
+        text = (value or "").strip()
+        if not text:
+            return None
+        if not text.startswith(("https://", "http://")) or " " in text or len(text) > 500:
+            raise ValueError(f"'{text}' is not an http(s) URL of an audio file")
+        return text
+
+
 class Hotline(Strict):
     name: str = "l'assistance nationale"
     numbers: list[PhoneNumber] = Field(min_length=1)
     calendar: str
     ring: Ring = Field(default_factory=lambda: Ring(strategy="simultaneous", timeout=30))
+    queue: Queue = Field(default_factory=Queue)
+
+    @property
+    def max_calls(self) -> int:
+        """Calls the hotline takes at once."""
+        return self.queue.max_calls or len(self.numbers)
 
 
 class Structure(Strict):

@@ -53,6 +53,18 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "callback_not_started": frozenset(),
     "alert_sms": frozenset({"ticket", "caller", "motive"}),
     "callback_sms": frozenset({"ticket", "when"}),
+    "queue_intro": frozenset(),
+    "queue_place": frozenset({"place"}),
+    "queue_estimate": frozenset({"minutes"}),
+    "queue_hold_offer": frozenset(),
+    "queue_hold_free": frozenset(),
+    "queue_hold_withheld": frozenset(),
+    "queue_closing": frozenset(),
+    "queue_too_long": frozenset(),
+    "queue_connecting": frozenset(),
+    "queue_whisper": frozenset({"caller", "motive", "waited"}),
+    "queue_nobody": frozenset(),
+    "missed_sms": frozenset({"service", "when"}),
 }
 
 
@@ -129,6 +141,26 @@ class Prompts(BaseModel):
     callback_not_started: str = "Le rappel n'est pas lancé. Au revoir."
     alert_sms: str = "Astreinte : message urgent de {caller}, pour {motive}, ticket {ticket}."
     callback_sms: str = "Assistance : demande {ticket} enregistrée. Nous vous rappellerons {when}."
+    queue_intro: str = (
+        "Tous nos conseillers sont en ligne. Merci de patienter : "
+        "nous prenons les appels dans leur ordre d'arrivée."
+    )
+    queue_place: str = "Vous êtes le {place} dans la file d'attente."
+    queue_estimate: str = "Temps d'attente estimé : environ {minutes}."
+    queue_hold_offer: str = "Pour être rappelé sans perdre votre place, tapez 1."
+    queue_hold_free: str = "Nous vous rappellerons dès qu'un conseiller sera libre."
+    queue_hold_withheld: str = (
+        "Votre numéro est masqué : nous ne pouvons pas vous rappeler. Merci de patienter."
+    )
+    queue_closing: str = "L'assistance ferme et ne peut plus prendre votre appel en direct."
+    queue_too_long: str = "L'attente se prolonge : nous ne pouvons pas vous répondre tout de suite."
+    queue_connecting: str = "Un conseiller va vous répondre."
+    queue_whisper: str = "Appel en attente depuis {waited} : {caller}, motif : {motive}."
+    queue_nobody: str = "Plus personne n'attend. Au revoir."
+    missed_sms: str = (
+        "{service} : nous n'avons pas pu répondre à votre appel de {when}. "
+        "Nous vous rappelons dès que possible."
+    )
     technical_problem: str = (
         "Un incident technique empêche le traitement de votre appel. "
         "Nous vous mettons en relation avec l'assistance."

@@ -8,7 +8,7 @@ from datetime import datetime
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from ivr.config import ConfigDocument
-from ivr.flows import voicemail
+from ivr.flows import queue, voicemail
 from ivr.flows.speech import say, spoken_digits
 from ivr.flows.state import (
     DIAL_RESULT,
@@ -48,8 +48,11 @@ def dial_next(
 ) -> Step:
     """Ring the next leg whose numbers are not already on a call through us.
 
-    When every leg is used up, the caller is offered voicemail (urgent when
-    the legs were on-call technicians).
+    When every leg is used up, the caller waits in the hotline's line when
+    it has one and is open (`ivr.flows.queue`), or is offered voicemail
+    (urgent when the legs were on-call technicians). A hotline leg counts as
+    busy once the team has as many calls as it takes at once, or while
+    callers wait in its line.
     """
     response = response or VoiceResponse()
     events = events if events is not None else []
@@ -58,12 +61,16 @@ def dial_next(
     while index < len(state.legs):
         leg = state.legs[index]
         free = [n for n in leg.numbers if n not in busy]
+        if leg.kind == "hotline" and queue.hotline_taken(state, doc, now, busy):
+            free = []
         if free:
             break
         events.append(Event("dial.skipped", {"target": leg.target, "reason": "busy"}))
         index += 1
     else:
         state = state.model_copy(update={"leg_index": len(state.legs)})
+        if queue.may_queue(state, doc, now):
+            return queue.enqueue(state, doc, response, events)
         if state.legs:
             say(response, doc, doc.prompts.no_answer)
         return voicemail.offer(state, doc, now, response, events)

@@ -29,6 +29,10 @@ RECORDING_STATUS = "/voice/recording-status"
 TRANSCRIPTION = "/voice/transcription"
 TRANSCRIPTION_EVENTS = "/voice/transcription-events"
 CALLBACK_CHOICE = "/voice/callback-choice"
+QUEUE_WAIT = "/voice/queue/wait"
+QUEUE_DONE = "/voice/queue/done"
+QUEUE_HOLD = "/voice/queue/hold"
+QUEUE_CONNECTED = "/voice/queue/connected"
 
 Route = Literal["referent", "hotline", "oncall", "voicemail", "no_phone", "closed", "menu"]
 
@@ -68,6 +72,7 @@ class CallState(BaseModel):
     callback_at: datetime | None = None
     ticket: str = ""
     callback_requested: bool = False
+    queued: bool = Field(default=False, description="Put in the team's waiting line once.")
     finished: bool = False
     turn: int = Field(
         default=0,

@@ -145,13 +145,18 @@ def jobs(
     def recordings() -> object:  # recordings queued by the purge or an erasure, at Twilio
         return delete_recordings(app)
 
+    def queue() -> object:  # callers waiting while a member is free (a lost status callback)
+        from ivr.voice.members import safety_net
+
+        return safety_net(app)
+
     def replay() -> object:  # the local spool of webhooks that met a database outage
         from ivr.voice.replay import replay as replay_spool
 
         return replay_spool(app)
 
     return {"dispatch": dispatcher.run_once, "deadlines": deadlines, "sweep": sweep, "purge": purge,
-            "recordings": recordings, "replay": replay,
+            "recordings": recordings, "replay": replay, "queue": queue,
             "outbox": deliverer.run_once}  # fmt: skip
 
 
@@ -166,6 +171,8 @@ def build(app: Flask, leadership: Leadership | None = None) -> BlockingScheduler
     ld = leadership
     scheduler.add_job(_job(app, "dispatch", work["dispatch"], ld), "interval", seconds=15,
                       id="dispatch", next_run_time=start)  # fmt: skip
+    scheduler.add_job(_job(app, "queue", work["queue"], ld), "interval", seconds=15,
+                      id="queue", next_run_time=start)  # fmt: skip
     scheduler.add_job(_job(app, "deadlines", work["deadlines"], ld), "interval", minutes=5,
                       id="deadlines", next_run_time=start)  # fmt: skip
     scheduler.add_job(_job(app, "outbox", work["outbox"], ld), "interval", seconds=10,

@@ -25,6 +25,7 @@ class NoSessionForTwilio(SecureCookieSessionInterface):
 
 def init_app(app: Flask, settings: Settings) -> None:
     from ivr.voice.outbound import bp as outbound
+    from ivr.voice.queue import bp as queue
     from ivr.voice.routes import bp
     from ivr.voice.spool import init_app as init_spool
 
@@ -36,6 +37,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     app.register_blueprint(bp)
     app.register_blueprint(outbound)
+    app.register_blueprint(queue)
 
 
 def spool_status(app: Flask) -> dict[str, Any]:

@@ -5,12 +5,16 @@ or a call whose final status callback was lost: Twilio is asked whether its
 call still goes on (a short, single try), and when Twilio cannot tell, the
 leg stays busy until the longest conversation assumed (`IVR_MAX_TALK_MINUTES`)
 is over. Past that, the book's row no longer makes anyone busy. Twilio is
-asked only for the legs holding a number the step would ring.
+asked only for the legs holding a number the step would ring. A member
+claimed for a caller of the waiting line is busy until their leg ends
+(`callbook.queue.claims.agents_on_line`); and while callers wait in the
+line, a new caller asking for the hotline waits behind them (`LINE_WAITING`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+import functools
+from collections.abc import Callable, Container, Sequence
 from datetime import datetime
 
 from flask import current_app
@@ -19,18 +23,32 @@ from sqlalchemy.orm import Session
 
 from callbook import calls
 from callbook.calls import FINAL_STATUSES, LiveLeg
+from callbook.queue.claims import agents_on_line, anyone_in_line
 from ivr.call_status import CallStatuses, webhook_statuses
+from ivr.flows.queue import LINE_WAITING, TEAM
 
 
 class NumbersInUse(Container[str]):
     """Numbers on a live leg of another call; legs in doubt asked of Twilio once each."""
 
-    def __init__(self, legs: Sequence[LiveLeg], statuses: CallStatuses) -> None:
+    def __init__(
+        self,
+        legs: Sequence[LiveLeg],
+        statuses: CallStatuses,
+        agents: Container[str] = (),
+        line: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._legs = legs
+        self._agents = agents
+        self._line = line
         self._statuses = statuses
         self._goes_on: dict[str, bool] = {}
 
     def __contains__(self, number: object) -> bool:
+        if number == LINE_WAITING:
+            return self._line()  # asked only by a step that would ring the hotline
+        if number in self._agents:
+            return True
         return any(
             number in leg.numbers and (leg.ringing or self._still_on(leg.call_sid))
             for leg in self._legs
@@ -48,4 +66,6 @@ def numbers_in_use(reader: Connection | Session, *, exclude: str, now: datetime)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     max_talk = app.config["IVR_SETTINGS"].max_talk
     legs = calls.live_legs(reader, exclude=exclude, now=now, max_talk=max_talk)
-    return NumbersInUse(legs, webhook_statuses(app))
+    agents = agents_on_line(reader, now, max_talk)
+    line = functools.partial(anyone_in_line, reader, TEAM)
+    return NumbersInUse(legs, webhook_statuses(app), agents, line)

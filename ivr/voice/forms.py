@@ -111,6 +111,13 @@ class VoiceForm(BaseModel):
     recording_status: Short = Field(default="", alias="RecordingStatus")
     transcription_text: Annotated[str, _text(5000)] = Field(default="", alias="TranscriptionText")
     transcription_status: Short = Field(default="", alias="TranscriptionStatus")
+    # A caller waiting in a queue (the Enqueue wait and action URLs, the Queue url).
+    queue_result: Short = Field(default="", alias="QueueResult")
+    queue_time: Count = Field(default=0, alias="QueueTime")
+    queue_position: Count = Field(default=0, alias="QueuePosition")
+    avg_queue_time: Count = Field(default=0, alias="AvgQueueTime")
+    queue_size: Count = Field(default=0, alias="CurrentQueueSize")
+    dequeuing_call_sid: Short = Field(default="", alias="DequeingCallSid")
 
 
 def _sequence(value: Any) -> int | None:

@@ -12,21 +12,24 @@ callbacks are recorded, or spooled when the database is down, and answer 204.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Container
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
+from callbook.calls import FINAL_STATUSES
 from callbook.calls.statuses import Report
 from ivr.config import ConfigDocument
 from ivr.flows import dialing, menu, proceed, structure, voicemail, welcome
 from ivr.flows.state import CallState, Step
 from ivr.runtime import last_known_config
 from ivr.twilio_adapter import signature_valid
-from ivr.voice import steps
+from ivr.voice import members, steps
 from ivr.voice.fallback import degraded_twiml
 from ivr.voice.forms import (
     CALL_SID,
@@ -40,6 +43,8 @@ from ivr.voice.forms import (
 )
 from ivr.voice.steps import StepHandler
 from schedules import clock
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -171,7 +176,16 @@ def _callback(report_of: Callable[[VoiceForm], Report]) -> Response:
 
 @bp.post("/status")
 def status() -> Response:
-    return _callback(status_report)
+    answer = _callback(status_report)
+    if answer.status_code == 204 and request.form.get("CallStatus") in FINAL_STATUSES:
+        # A call ended: a missed call is recovered; a member may be free for
+        # the first caller in line.
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            members.call_ended(app, request.form["CallSid"])
+        except (SQLAlchemyError, OSError, LookupError):
+            log.exception("waiting callers not connected after %s ended", request.form["CallSid"])
+    return answer
 
 
 @bp.post("/recording-status")

@@ -24,7 +24,7 @@ from typing import Literal
 from flask_babel import gettext
 
 from ivr.config import ConfigDocument
-from ivr.flows import dialing, menu, structure, voicemail, welcome
+from ivr.flows import dialing, menu, queue, structure, voicemail, welcome
 from ivr.flows.state import (
     CALLBACK_CHOICE,
     DEPARTMENT,
@@ -41,7 +41,8 @@ EXAMPLE_TICKET = "123456"
 EXAMPLE_RECORDING = voicemail.Recording("RE" + "0" * 32, "https://example.invalid/message", 20)
 MAX_STEPS = 40
 
-Answer = Literal["answer", "no-answer"]
+Answer = Literal["answer", "no-answer", "busy"]
+"""Who rings: the first picks up, nobody answers, or everybody is already on a call."""
 LineKind = Literal["say", "dial", "caller", "note"]
 
 
@@ -113,6 +114,8 @@ class _Player:
         self.now = scenario.moment
         self.sim = Simulation(moment=scenario.moment)
         self.busy: frozenset[str] = frozenset()
+        if scenario.answer == "busy":
+            self.busy = frozenset(_every_number(doc))
         self.department_tries = 0
 
     def run(self) -> Simulation:
@@ -147,6 +150,8 @@ class _Player:
                 return self._dial(step.state)
             elif verb.tag == "Record":
                 return self._message(step.state)
+            elif verb.tag == "Enqueue":
+                return self._wait()
             elif verb.tag == "Hangup":
                 self.sim.outcome = self.sim.outcome or gettext("le service raccroche")
                 return None
@@ -194,6 +199,14 @@ class _Player:
         self.sim.outcome = f"conversation avec {leg.label}"
         return dialing.dial_result(state, self.doc, self.now, self.busy, "completed", 60)
 
+    def _wait(self) -> None:
+        """The first announcement of the line, as the wait URL says it to a first caller."""
+        self.sim.lines.append(Line("note", f"mis en file d'attente : {self.doc.hotline.name}"))
+        waiting = queue.Waiting(position=1, waited=0, average=0)
+        leave = queue.leaving(self.doc, self.now, waiting)
+        _hear(self.sim, ET.fromstring(queue.wait_twiml(self.doc, self.now, waiting, leave)))
+        self.sim.outcome = "en file d'attente jusqu'à ce qu'un conseiller se libère"
+
     def _message(self, state: CallState) -> Step:
         self.sim.lines.append(Line("caller", gettext("(bip) l'appelant laisse un message de 20 s")))
         self.sim.outcome = gettext("message laissé")
@@ -221,6 +234,11 @@ class _Player:
         due = due or calendar.next_opening(self.now)
         self.sim.callback_at = due
         return due
+
+
+def _every_number(doc: ConfigDocument) -> list[str]:
+    people = [*doc.referents, *doc.technicians]
+    return [*doc.hotline.numbers, *(n for person in people for n in person.numbers)]
 
 
 def simulate(doc: ConfigDocument, scenario: Scenario) -> Simulation:
