@@ -82,7 +82,11 @@ def test_erasure_from_the_command_line(app: Flask, runner: IvrRunner, book: dict
     assert dry.exit_code == 0, dry.output
     subject = subject_hash(PAUL)
     assert dry.output.startswith(f"would erase caller {subject}: 2 calls, "), dry.output
-    assert ", 2 motives, 1 tickets, 1 messages, 1 callbacks, 1 contacts; 1 recordings" in dry.output
+    assert (
+        ", 2 motives, 1 tickets, 1 messages, 1 callbacks, 1 contacts, 0 outbox messages; "
+        "1 recordings"
+        in dry.output
+    )
     assert stored_text(app) == before  # a dry run changes nothing
 
     with clock.frozen_at(LATER):
@@ -233,3 +237,24 @@ def test_admin_exports_what_is_held(app: Flask, book: dict[str, Any], at_noon: N
     assert "attachment" in answer.headers["Content-Disposition"]
     data = json.loads(answer.get_data(as_text=True))
     assert len(data["calls"]) == 2 and ALICE not in answer.get_data(as_text=True)
+
+
+def test_erasure_deletes_the_messages_to_or_about_the_number(app: Flask) -> None:
+    from callbook import outbox
+    from callbook.outbox import OutboxMessage
+    from callbook.outbox.store import NewMessage
+    from callbook.privacy import erasure
+
+    sms = NewMessage("sms", "call.missed", PAUL, "sms:paul", payload={"body": "Appel manqué"})
+    notice = NewMessage("email", "ticket.created", "hotline@example.org", "mail:paul",
+                        payload={"values": {"caller": f"Paul Morel ({PAUL})"}})  # fmt: skip
+    other = NewMessage("email", "ticket.created", "hotline@example.org", "mail:alice",
+                       payload={"values": {"caller": ALICE}})  # fmt: skip
+    with clock.frozen_at(WEDNESDAY), session_scope(app) as session:
+        assert outbox.enqueue(session, [sms, notice, other], clock.now()) == 3
+        found = erasure.plan(session, PAUL)
+        assert found.counts()["outbox"] == 2
+        erasure.apply(session, found, actor="test", now=clock.now())
+    with session_scope(app) as session:
+        left = session.scalars(select(OutboxMessage.dedupe_key)).all()
+    assert left == ["mail:alice"]

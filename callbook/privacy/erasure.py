@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, or_, select, update
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from callbook.calls.models import Call, CallEvent, CallMotive
 from callbook.history.audit import AuditEntry
 from callbook.history.drafts import ConfigDraft
 from callbook.history.models import ConfigRevision
+from callbook.outbox import OutboxMessage
 from callbook.privacy import ERASED, anonymise, placeholder, subject_hash
 from callbook.privacy.recordings import already_queued, is_recording_sid, queue_deletions
 from callbook.tickets import Callback, Ticket, TicketMessage
@@ -45,6 +46,8 @@ class ErasurePlan:
     motives: int = 0
     recordings: list[str] = field(default_factory=list)
     """RecordingSids named by the messages and call events, not queued yet."""
+    outbox: list[int] = field(default_factory=list)
+    """Messages to or about the number (sent or waiting): deleted, never delivered."""
 
     @property
     def subject(self) -> str:
@@ -59,6 +62,7 @@ class ErasurePlan:
             "messages": len(self.messages),
             "callbacks": len(self.callbacks),
             "recordings": len(self.recordings),
+            "outbox": len(self.outbox),
         }
 
 
@@ -102,6 +106,15 @@ def plan(session: Session, number: str) -> ErasurePlan:
         found.events += _count(session, CallEvent.call_id.in_(chunk))
         found.motives += _count(session, CallMotive.call_id.in_(chunk))
     found.recordings = _recordings(session, found)
+    found.outbox = _ids(
+        session,
+        select(OutboxMessage.id).where(
+            or_(
+                OutboxMessage.recipient == number,
+                cast(OutboxMessage.payload, Text).contains(number, autoescape=True),
+            )
+        ),
+    )
     return found
 
 
@@ -139,6 +152,8 @@ def apply(session: Session, found: ErasurePlan, *, actor: str, now: datetime) ->
         session, found.tickets, actor=actor, action="privacy.erased", close=False, now=now
     )
     anonymise.clear_calls(session, found.calls, found.number)
+    for chunk in anonymise.chunks(found.outbox):
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(chunk)))
     _forget_call_audit(session, dict(zip(found.call_sids, found.calls, strict=True)))
     session.expire_all()
     return {**found.counts(), "canceled": canceled}

@@ -46,6 +46,7 @@ KINDS = (
         lazy_gettext("fiche de contact (retirée de la configuration : nouvelle révision)"),
     ),
     ("recordings", lazy_gettext("enregistrements à supprimer chez Twilio")),
+    ("outbox", lazy_gettext("e-mails, SMS et événements le concernant")),
 )
 SERVICE_NUMBER = lazy_gettext(
     "{number} est un numéro du service lui-même, pas celui d'un appelant."

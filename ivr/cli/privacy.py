@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ivr.privacy import Erasure
 
-KINDS = ("calls", "events", "motives", "tickets", "messages", "callbacks", "contacts")
+KINDS = ("calls", "events", "motives", "tickets", "messages", "callbacks", "contacts", "outbox")
 
 
 def _number(text: str) -> str:
@@ -66,7 +66,10 @@ def say_recordings_wait(app: Flask) -> None:
 
 
 def describe(result: Erasure) -> str:
-    counts = ", ".join(f"{result.counts.get(kind, 0)} {kind}" for kind in KINDS)
+    counts = ", ".join(
+        f"{result.counts.get(kind, 0)} {'outbox messages' if kind == 'outbox' else kind}"
+        for kind in KINDS
+    )
     recordings = result.counts.get("recordings", 0)
     if result.dry_run:
         text = f"would erase caller {result.subject}: {counts}; {recordings} recordings to delete"
