@@ -93,6 +93,11 @@ _FR: Mapping[str, Mapping[str, str]] = {
         "emergency": N_("Urgence"),
     },
     "event": {
+        "queue.entered": N_("Mis en file d'attente"),
+        "queue.hold": N_("Rappel en gardant sa place"),
+        "queue.hold_refused": N_("Rappel impossible en file"),
+        "queue.left": N_("Sortie de la file"),
+        "call.missed": N_("Appel manqué"),
         "menu.understood": N_("Motif compris à la voix"),
         "menu.check": N_("Motif à confirmer"),
         "menu.checked": N_("Réponse à la confirmation"),

@@ -139,3 +139,31 @@ def test_every_kind_the_service_writes_has_its_sentence(app: Flask) -> None:
     with session_scope(app) as session:
         kinds = set(session.scalars(select(CallEvent.kind)))
     assert kinds and kinds <= set(TELLERS)
+
+
+def test_the_waiting_line_is_told_too() -> None:
+    from dataclasses import dataclass
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from ivr.admin.views.call_story import tell
+
+    @dataclass
+    class Stored:
+        seq: int
+        at: datetime
+        kind: str
+        data: dict[str, Any]
+
+    at = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+    events = [
+        Stored(1, at, "queue.entered", {"team": "hotline"}),
+        Stored(2, at, "queue.left", {"result": "hangup", "outcome": "abandoned", "waited": 95}),
+        Stored(3, at, "call.missed", {"waited": 95, "recovery": ["sms", "callback"]}),
+    ]
+    lines = [line.text for line in tell(events, None, ZoneInfo("Europe/Paris"))]
+    assert lines == [
+        "Mis en file d'attente pour la hotline nationale",
+        "Sortie de la file après 95 s d'attente : a raccroché",
+        "Appel manqué (SMS envoyé, rappel programmé)",
+    ]

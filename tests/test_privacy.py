@@ -84,8 +84,7 @@ def test_erasure_from_the_command_line(app: Flask, runner: IvrRunner, book: dict
     assert dry.output.startswith(f"would erase caller {subject}: 2 calls, "), dry.output
     assert (
         ", 2 motives, 1 tickets, 1 messages, 1 callbacks, 1 contacts, 0 outbox messages; "
-        "1 recordings"
-        in dry.output
+        "1 recordings" in dry.output
     )
     assert stored_text(app) == before  # a dry run changes nothing
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from callbook.labels import label
+from ivr.admin.views.story_queue import QUEUE_TELLERS
 from ivr.admin.views.story_values import (
     Context,
     Data,
@@ -302,6 +303,7 @@ TELLERS: dict[str, Teller] = {
     "motives.set": _motives_set,
     "note.set": _note_set,
     "menu.understood": _menu_understood,
+    **QUEUE_TELLERS,
     "menu.check": _menu_check,
     "menu.checked": _menu_checked,
 }
