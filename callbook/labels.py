@@ -244,7 +244,7 @@ _FR: Mapping[str, Mapping[str, str]] = {
     "queue_outcome": {
         "waiting": N_("En attente"),
         "bridged": N_("Mis en relation"),
-        "abandoned": N_("Abandon"),
+        "abandoned": N_("Raccroché en attente"),
         "closing": N_("Sorti à la fermeture"),
         "max_wait": N_("Sorti après l'attente maximale"),
         "hold": N_("Rappel proposé en file"),
