@@ -16,6 +16,7 @@ from callbook.db import session_scope
 from schedules import clock
 from tests.conftest import paris
 from tests.test_contact_centre import add_wait, seed_march
+from tests.test_i18n_admin import english, visible
 from tests.test_metrics import ringing_call
 
 Login = Callable[[str], FlaskClient]
@@ -139,3 +140,31 @@ def test_the_contact_centre_csv_and_xlsx_sheet(app: Flask, login_as: Login) -> N
     widths = [laid_out.column_dimensions[c].width for c in "ABCD"]
     assert widths[0] >= len("Rappels proposés en file (attente virtuelle)")
     assert all(8 <= w <= 60 for w in widths)
+
+
+def test_an_english_reader_sees_the_wallboard_and_the_section_in_english(
+    app: Flask, login_as: Login
+) -> None:
+    seed_march(app)
+    with session_scope(app) as session:
+        session.add(ringing_call("R1", NOW, "+33199002001"))
+    reader = english(app, login_as, "viewer")
+    html = reader.get("/admin/wallboard").get_data(as_text=True)
+    words = visible(html)
+    for english_words in ("Wall board", "longest wait", "phones busy", "Queues", "Team"):
+        assert english_words in words, english_words
+    for french in ("en attente", "postes occupés", "Files d'attente", "Équipe", "Aujourd'hui"):
+        assert french not in words, french
+    assert 'data-stale="No update for {seconds} s"' in html  # the script's only sentence
+    data = reader.get("/admin/wallboard.json").get_json()
+    assert data["fields"]["wb-open"] == "Open"
+    assert data["fields"]["wb-updated"] == "Updated at 10:00:00"
+    assert data["fields"]["wb-threshold"] == "answered in 20 s or less"
+    assert [m["label"] for m in data["members"]] == ["free", "ringing"]
+    reports = reader.get("/admin/reports?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    section = visible(reports[reports.index('id="contact-centre"') :])
+    assert "Contact centre: waits and abandoned calls" in section
+    assert "Calls offered" in section and "All teams" in section and "Mon" in section
+    assert "Contact centre as CSV" in section
+    assert "Appels offerts" not in section and "Toutes les équipes" not in section
+    assert 'title="Mon 10:00: 2 abandoned"' in reports
