@@ -246,6 +246,15 @@ _FR: Mapping[str, Mapping[str, str]] = {
     "strategy": {"sequential": N_("L'un après l'autre"), "simultaneous": N_("Tous ensemble")},
     "change": {"added": N_("Ajouté"), "removed": N_("Supprimé"), "changed": N_("Modifié")},
     "boolean": {"true": N_("Oui"), "false": N_("Non")},
+    "member_state": {"free": N_("libre"), "ringing": N_("sonne"), "talking": N_("en ligne")},
+    "queue_outcome": {
+        "waiting": N_("En attente"),
+        "bridged": N_("Mis en relation"),
+        "abandoned": N_("Raccroché en attente"),
+        "closing": N_("Sorti à la fermeture"),
+        "max_wait": N_("Sorti après l'attente maximale"),
+        "hold": N_("Rappel proposé en file"),
+    },
 }
 
 

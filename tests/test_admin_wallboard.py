@@ -16,6 +16,7 @@ from callbook.db import session_scope
 from schedules import clock
 from tests.conftest import paris
 from tests.test_contact_centre import add_wait, seed_march
+from tests.test_i18n_admin import english, visible
 from tests.test_metrics import ringing_call
 
 Login = Callable[[str], FlaskClient]
@@ -95,12 +96,22 @@ def test_the_reports_page_has_the_contact_centre_section(app: Flask, login_as: L
 def test_the_contact_centre_csv_and_xlsx_sheet(app: Flask, login_as: Login) -> None:
     seed_march(app)
     viewer = login_as("viewer")
-    response = viewer.get("/admin/reports/contact-centre.csv?from=2026-03-01&to=2026-03-31")
+    url = "/admin/reports/contact-centre.csv?from=2026-03-01&to=2026-03-31"
+    response = viewer.get(url)
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert lines[2] == ["Indicateur", "hotline", "auvergne", "toutes"]
+    body = response.data.decode("utf-8")
+    assert body.startswith("\ufeff")  # excel-fr: the byte order mark, semicolons
+    lines = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
+    assert lines[2] == ["Indicateur", "Assistance nationale", "La structure Auvergne", "toutes"]
     assert lines[3] == ["Appels offerts", "18", "2", "20"]
     assert lines[6][0] == "Abandons" and lines[6][1:] == ["2", "1", "3"]
+    assert lines[7] == ["Taux d'abandon", "0,1111", "0,5", "0,15"]  # decimal comma
+    plain = viewer.get(url + "&csv_style=plain").data.decode("utf-8")
+    assert not plain.startswith("\ufeff")
+    lines = list(csv.reader(io.StringIO(plain)))
+    assert lines[2] == ["Indicateur", "hotline", "auvergne", "toutes"]  # codes, commas
+    assert lines[7] == ["Taux d'abandon", "0.1111", "0.5", "0.15"]
+    assert viewer.get(url + "&csv_style=tsv").status_code == 400
     assert (
         viewer.get("/admin/reports/contact-centre.csv?from=2026-03-31&to=2026-03-01").status_code
         == 400
@@ -116,3 +127,44 @@ def test_the_contact_centre_csv_and_xlsx_sheet(app: Flask, login_as: Login) -> N
     assert service[1] == round(6 / 17, 4)
     abandons_at_10 = next(row for row in rows if row and row[0] == "10 h")
     assert abandons_at_10[1] == 2  # Monday
+    laid_out = load_workbook(io.BytesIO(xlsx.data))["Centre d'appels"]
+    assert laid_out.freeze_panes == "A2"
+    assert laid_out.page_setup.orientation == "landscape" and laid_out.page_setup.fitToWidth == 1
+    by_name = {row[0].value: row for row in laid_out.iter_rows(min_row=2) if row[0].value}
+    assert by_name["Indicateur"][1].value == "Assistance nationale"
+    assert by_name["Indicateur"][0].font.bold
+    rate, level = by_name["Taux d'abandon"], by_name[service[0]]
+    assert [c.number_format for c in rate[1:4]] == ["0.0 %"] * 3
+    assert level[1].number_format == "0.0 %" and level[1].value == round(6 / 17, 4)
+    assert by_name["Appels offerts"][1].number_format == "General"
+    widths = [laid_out.column_dimensions[c].width for c in "ABCD"]
+    assert widths[0] >= len("Rappels proposés en file (attente virtuelle)")
+    assert all(8 <= w <= 60 for w in widths)
+
+
+def test_an_english_reader_sees_the_wallboard_and_the_section_in_english(
+    app: Flask, login_as: Login
+) -> None:
+    seed_march(app)
+    with session_scope(app) as session:
+        session.add(ringing_call("R1", NOW, "+33199002001"))
+    reader = english(app, login_as, "viewer")
+    html = reader.get("/admin/wallboard").get_data(as_text=True)
+    words = visible(html)
+    for english_words in ("Wall board", "longest wait", "phones busy", "Queues", "Team"):
+        assert english_words in words, english_words
+    for french in ("en attente", "postes occupés", "Files d'attente", "Équipe", "Aujourd'hui"):
+        assert french not in words, french
+    assert 'data-stale="No update for {seconds} s"' in html  # the script's only sentence
+    data = reader.get("/admin/wallboard.json").get_json()
+    assert data["fields"]["wb-open"] == "Open"
+    assert data["fields"]["wb-updated"] == "Updated at 10:00:00"
+    assert data["fields"]["wb-threshold"] == "answered in 20 s or less"
+    assert [m["label"] for m in data["members"]] == ["free", "ringing"]
+    reports = reader.get("/admin/reports?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    section = visible(reports[reports.index('id="contact-centre"') :])
+    assert "Contact centre: waits and abandoned calls" in section
+    assert "Calls offered" in section and "All teams" in section and "Mon" in section
+    assert "Contact centre as CSV" in section
+    assert "Appels offerts" not in section and "Toutes les équipes" not in section
+    assert 'title="Mon 10:00: 2 abandoned"' in reports

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 from datetime import date, time
 from decimal import Decimal
+from typing import Any, Literal
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CsvStyle = Literal["excel-fr", "plain"]
+CSV_STYLES: tuple[CsvStyle, ...] = ("excel-fr", "plain")
 WIDTH_CAP = 60
 """The widest a column gets (in characters): longer text wraps off the page anyway."""
 
@@ -60,3 +63,14 @@ def csv_number(value: float | Decimal, decimal_comma: bool) -> str:
     """A number as French spreadsheets read it (decimal comma), or with a point."""
     text = str(value)
     return text.replace(".", ",") if decimal_comma else text
+
+
+def csv_cell(value: Any, decimal_comma: bool) -> Any:
+    """`value` as a CSV cell: empty for None, text neutralised, numbers as `csv_number`."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralised(value)
+    if isinstance(value, float | Decimal):
+        return csv_number(value, decimal_comma)
+    return value

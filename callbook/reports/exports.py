@@ -30,9 +30,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Literal
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -41,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from callbook.calls.models import Call, CallMotive
 from callbook.reports import DEFAULT_TIMEZONE, Report, build_report, in_period
-from callbook.reports.cells import csv_number, neutralised
+from callbook.reports.cells import CSV_STYLES, CsvStyle, csv_cell
 from callbook.reports.contact_centre_export import append_sheet as append_contact_centre
 from callbook.reports.history import (
     HEADERS,
@@ -79,8 +78,6 @@ __all__ = [
 
 ExportFormat = Literal["csv", "xlsx"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "xlsx")
-CsvStyle = Literal["excel-fr", "plain"]
-CSV_STYLES: tuple[CsvStyle, ...] = ("excel-fr", "plain")
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -120,16 +117,6 @@ def _counted(rows: Iterable[HistoryRow], progress: Progress | None) -> Iterator[
         progress(pending)
 
 
-def _csv_cell(value: Any, decimal_comma: bool) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return neutralised(value)
-    if isinstance(value, float | Decimal):
-        return csv_number(value, decimal_comma)
-    return value
-
-
 def write_csv(
     session: Session,
     out: IO[str],
@@ -164,7 +151,7 @@ def write_csv(
             [
                 moment.strftime(day_format),
                 moment.strftime("%H:%M:%S"),
-                *(_csv_cell(value, french) for value in rest),
+                *(csv_cell(value, french) for value in rest),
             ]
         )
         lines += 1
@@ -204,7 +191,14 @@ def write_xlsx(
         report = build_report(session, start, end, structure=structure, tz=tz, now=now)
     write_results(book, RESULTS_SHEET, results_rows(report, wording))
     append_contact_centre(
-        book, session, start, end, team=structure, tz=tz, threshold=service_level_seconds
+        book,
+        session,
+        start,
+        end,
+        team=structure,
+        tz=tz,
+        threshold=service_level_seconds,
+        names=names,
     )
     book.save(out)  # type: ignore[arg-type]  # a path or a binary file: zipfile takes both
     return lines

@@ -159,8 +159,12 @@ def history_widths(longest: list[int]) -> list[float]:
     return [width(size, header, button=True) for size, header in zip(longest, HEADERS, strict=True)]
 
 
-def write_results(book: Workbook, title: str, rows: list[tuple[Any, ...]]) -> None:
-    """The "Résultats" sheet: its widths fitted to `rows` (built by `results_rows`)."""
+def write_results(book: Workbook, title: str, rows: list[tuple[Any, ...]]) -> WriteOnlyWorksheet:
+    """The "Résultats" sheet: its widths fitted to `rows` (built by `results_rows`).
+
+    Any sheet of figures laid out the same way (headings `Heading`, shares
+    `Share`) is written by it too: the sheet is returned for its page setup.
+    """
     columns = max(len(row) for row in rows)
     longest = [0] * columns
     for row in rows:
@@ -173,6 +177,7 @@ def write_results(book: Workbook, title: str, rows: list[tuple[Any, ...]]) -> No
             sheet.append(cells.bold(row))
         else:
             sheet.append([cells.value(column, v) for column, v in enumerate(row, 1)])
+    return sheet
 
 
 # -- the "Résultats" sheet --------------------------------------------------------

@@ -225,10 +225,11 @@ def export() -> Response:
         abort(400, exc.message)
     fmt = request.args.get("format", "csv")
     if fmt not in EXPORT_FORMATS:
-        abort(400, f"Format inconnu : {fmt[:20]} (csv ou xlsx).")
+        abort(400, gettext("Format inconnu : %(format)s (csv ou xlsx).", format=fmt[:20]))
     style = request.args.get("csv_style", "excel-fr")
     if style not in CSV_STYLES:
-        abort(400, f"Style de CSV inconnu : {style[:20]} (excel-fr ou plain).")
+        unknown = gettext("Style de CSV inconnu : %(style)s (excel-fr ou plain).", style=style[:20])
+        abort(400, unknown)
     masked = request.args.get("mask") == "1" or not has_role("technician")
     structure = optional(request.args, "structure") or None
     start, end = period("custom", first, zone, last=last)

@@ -13,9 +13,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Response, abort, request
+from flask_babel import gettext
 
 from callbook.db import get_session
 from callbook.reports import period
+from callbook.reports.cells import CSV_STYLES
 from callbook.reports.contact_centre_export import write_csv
 from ivr.admin.auth import READERS, require_role
 from ivr.admin.blueprint import bp
@@ -23,6 +25,7 @@ from ivr.admin.pagekit import active_or_abort, default_zone
 from ivr.admin.views import contact_centre
 from ivr.admin.views.forms import FormError, date_range, optional
 from ivr.config import ConfigDocument
+from ivr.config.names import export_names
 from schedules import clock
 
 
@@ -49,12 +52,16 @@ def contact_centre_csv() -> Response:
     _, doc = active_or_abort(session)
     start, end = period("custom", first, default_zone(), last=last)
     structure = optional(request.args, "structure") or None
+    style = request.args.get("csv_style", "excel-fr")
+    if style not in CSV_STYLES:
+        unknown = gettext("Style de CSV inconnu : %(style)s (excel-fr ou plain).", style=style[:20])
+        abort(400, unknown)
     cc = contact_centre.figures(session, doc, start, end, structure)
     out = io.StringIO(newline="")
-    write_csv(out, cc)
+    write_csv(out, cc, style=style, names=export_names(doc))  # type: ignore[arg-type]
     name = f"centre-d-appels-{first:%Y%m%d}-{last:%Y%m%d}.csv"
     return Response(
         out.getvalue(),
-        mimetype="text/csv",
+        mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

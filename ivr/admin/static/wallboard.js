@@ -1,4 +1,4 @@
-// Tableau mural: fetch the board's texts every few seconds and copy them into the page.
+// The wall board: fetch the board's texts every few seconds and copy them into the page.
 // No framework and no inline script (the admin's Content-Security-Policy: script-src 'self').
 (function () {
   "use strict";
@@ -7,6 +7,8 @@
   var source = board.getAttribute("data-source");
   var seconds = parseInt(board.getAttribute("data-refresh"), 10) || 4;
   var lastSuccess = Date.now();
+  // The page's words, translated by the server: the script writes none of its own.
+  var staleText = board.getAttribute("data-stale") || "{seconds} s";
 
   function row(cells, className) {
     var tr = document.createElement("tr");
@@ -54,8 +56,8 @@
         // Logged out, or the service unreachable: keep the figures, say they are old.
         if (Date.now() - lastSuccess > 3 * seconds * 1000) {
           board.classList.add("stale");
-          document.getElementById("wb-updated").textContent =
-            "Pas de mise à jour depuis " + Math.round((Date.now() - lastSuccess) / 1000) + " s";
+          document.getElementById("wb-updated").textContent = staleText.replace(
+            "{seconds}", String(Math.round((Date.now() - lastSuccess) / 1000)));
         }
       })
       .then(function () { window.setTimeout(refresh, seconds * 1000); });

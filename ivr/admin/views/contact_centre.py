@@ -13,14 +13,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
+from callbook.i18n import N_
 from callbook.reports.contact_centre import ContactCentre, TeamFigures, contact_centre
 from ivr.admin.views.wallboard import duration, percent
 from ivr.board import team_name
 from ivr.config import ConfigDocument
 
-WEEKDAY_SHORT = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+WEEKDAY_SHORT = (N_("lun"), N_("mar"), N_("mer"), N_("jeu"), N_("ven"), N_("sam"), N_("dim"))
 
 
 def service_level_seconds() -> int:
@@ -37,7 +39,11 @@ class Column:
 def _cells(f: TeamFigures) -> list[str]:
     return [
         str(f.offered),
-        f"{f.answered} (dont {f.answered_directly} sans attente)",
+        gettext(
+            "%(answered)s (dont %(direct)s sans attente)",
+            answered=f.answered,
+            direct=f.answered_directly,
+        ),
         f"{f.abandoned} ({percent(f.abandon_rate)})",
         percent(f.service_level),
         f"{duration(f.wait_average)} / {duration(f.wait_p90)}",
@@ -48,15 +54,16 @@ def _cells(f: TeamFigures) -> list[str]:
 
 
 ROWS = (
-    "Appels offerts",
-    "Répondus",
-    "Abandons (taux)",
-    "Niveau de service",
-    "Attente avant réponse : moyenne / 90e centile",
-    "Attente la plus longue",
-    "Rappels proposés en file",
-    "Sortis de file : fermeture / attente maximale",
+    N_("Appels offerts"),
+    N_("Répondus"),
+    N_("Abandons (taux)"),
+    N_("Niveau de service"),
+    N_("Attente avant réponse : moyenne / 90e centile"),
+    N_("Attente la plus longue"),
+    N_("Rappels proposés en file"),
+    N_("Sortis de file : fermeture / attente maximale"),
 )
+"""The rows' headers, translated where they are shown (`section`)."""
 
 
 def _style(value: int, peak: int) -> str:
@@ -71,7 +78,8 @@ def heat_rows(grid: list[list[int]]) -> list[tuple[str, list[tuple[int, str]]]]:
     """(weekday, [(abandons, cell style)] per hour): darker for more abandons."""
     peak = max((v for row in grid for v in row), default=0) or 1
     return [
-        (WEEKDAY_SHORT[day], [(v, _style(v, peak)) for v in row]) for day, row in enumerate(grid)
+        (gettext(WEEKDAY_SHORT[day]), [(v, _style(v, peak)) for v in row])
+        for day, row in enumerate(grid)
     ]
 
 
@@ -88,11 +96,11 @@ def section(cc: ContactCentre, doc: ConfigDocument) -> dict[str, Any]:
     """What `admin/_contact_centre.html` shows."""
     columns = [Column(team_name(doc, f.team), _cells(f)) for f in cc.teams]
     if cc.team is None and len(cc.teams) > 1:
-        columns.append(Column("Toutes les équipes", _cells(cc.total)))
+        columns.append(Column(gettext("Toutes les équipes"), _cells(cc.total)))
     return {
         "threshold": cc.threshold,
         "timezone": cc.timezone,
-        "rows": ROWS,
+        "rows": [gettext(row) for row in ROWS],
         "columns": columns,
         "heat": heat_rows(cc.abandons),
         "abandons": sum(map(sum, cc.abandons)),

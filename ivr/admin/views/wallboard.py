@@ -1,8 +1,10 @@
-"""What the wall screen shows, as French text: one dict, the page's first paint and its JSON.
+"""What the wall screen shows, in the reader's language: its first paint and its JSON.
 
 The page (`/admin/wallboard`) and its refresh (`/admin/wallboard.json`,
 fetched every few seconds by `static/wallboard.js`) show the same values,
-formatted here once: the script only copies text into the page.
+formatted and translated here once: the script only copies text into the
+page, and the few words it writes itself come from the page's `data-`
+attributes. A member's state is a `member_state` label.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ivr.admin.views import status
-from ivr.board import FREE, RINGING, Board
-from ivr.config import ConfigDocument
+from flask_babel import gettext
 
-STATES = {FREE: "libre", RINGING: "sonne", "talking": "en ligne"}
+from ivr.admin.views import status
+from ivr.board import Board
+from ivr.config import ConfigDocument
+from ivr.i18n import label
+
 REFRESH_SECONDS = 4
 
 
@@ -41,16 +45,23 @@ def _on_call(doc: ConfigDocument, now: datetime, zone: ZoneInfo) -> tuple[str, s
     """(who is on call now, the line under it)."""
     duty = status.duty(doc, now)
     if not duty.configured:
-        return "—", "pas d'astreinte configurée"
+        return "—", gettext("pas d'astreinte configurée")
     if duty.window is None:
         if duty.next_window is None:
-            return "personne", "aucune astreinte à venir"
+            return gettext("personne"), gettext("aucune astreinte à venir")
         start = duty.next_window[0].astimezone(zone)
-        return "personne", f"prochaine : {duty.next_primary or '—'} à partir de {start:%d/%m %H:%M}"
+        line = gettext(
+            "prochaine : %(who)s à partir de %(start)s",
+            who=duty.next_primary or "—",
+            start=f"{start:%d/%m %H:%M}",
+        )
+        return gettext("personne"), line
     end = duty.window[1].astimezone(zone)
     backups = ", ".join(duty.escalation[1:])
-    line = f"jusqu'au {end:%d/%m à %H:%M}"
-    return duty.primary or "—", f"{line} ; ensuite : {backups}" if backups else line
+    line = gettext("jusqu'au %(day)s à %(time)s", day=f"{end:%d/%m}", time=f"{end:%H:%M}")
+    if backups:
+        line = gettext("%(line)s ; ensuite : %(backups)s", line=line, backups=backups)
+    return duty.primary or "—", line
 
 
 def board_view(board: Board, doc: ConfigDocument, now: datetime) -> dict[str, Any]:
@@ -68,11 +79,11 @@ def board_view(board: Board, doc: ConfigDocument, now: datetime) -> dict[str, An
         "wb-abandoned": str(today.abandoned),
         "wb-abandon-rate": percent(today.abandon_rate),
         "wb-service-level": percent(today.service_level),
-        "wb-threshold": f"répondus en {board.threshold} s ou moins",
-        "wb-open": "Ouvert" if hotline.is_open else "Fermé",
+        "wb-threshold": gettext("répondus en %(seconds)s s ou moins", seconds=board.threshold),
+        "wb-open": gettext("Ouvert") if hotline.is_open else gettext("Fermé"),
         "wb-oncall": on_call,
         "wb-oncall-line": on_call_line,
-        "wb-updated": f"Mis à jour à {now.astimezone(zone):%H:%M:%S}",
+        "wb-updated": gettext("Mis à jour à %(time)s", time=f"{now.astimezone(zone):%H:%M:%S}"),
     }
     return {
         "fields": fields,
@@ -84,7 +95,7 @@ def board_view(board: Board, doc: ConfigDocument, now: datetime) -> dict[str, An
             if t.waiting or t.team == "hotline"
         ],
         "members": [
-            {"number": m.number, "state": m.state, "label": STATES.get(m.state, m.state)}
+            {"number": m.number, "state": m.state, "label": label("member_state", m.state)}
             for m in board.members
         ],
         "refresh_seconds": REFRESH_SECONDS,
