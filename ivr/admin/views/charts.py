@@ -35,7 +35,15 @@ FAMILY_LABELS = {
     "emergency": "urgence",
     "": "sans motif",
 }
-WEEKDAY_SHORT = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+WEEKDAY_SHORT = (
+    lazy_gettext("lun"),
+    lazy_gettext("mar"),
+    lazy_gettext("mer"),
+    lazy_gettext("jeu"),
+    lazy_gettext("ven"),
+    lazy_gettext("sam"),
+    lazy_gettext("dim"),
+)
 PRINTED_DAYS = 45
 """Up to this many days, each bar carries its value; beyond, they would overlap."""
 
@@ -117,7 +125,9 @@ def heat_map(grid: list[list[int]]) -> Markup:
         for h, value in enumerate(row):
             shade = 0.08 + 0.92 * value / peak if value else 0.0
             fill = f"rgba(46,134,193,{shade:.2f})" if value else "#f4f6f7"
-            title = f"{WEEKDAY_SHORT[d]} {h} h : {value} appel(s)"
+            title = gettext(
+                "%(day)s %(hour)s h : %(calls)s appel(s)", day=WEEKDAY_SHORT[d], hour=h, calls=value
+            )
             body.append(_rect(left + h * cell, top + d * cell, cell - 2, cell - 2, fill, title))
             if value:
                 ink = "#fff" if shade > 0.55 else "#1d2433"
