@@ -20,12 +20,12 @@ from collections.abc import Container
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, g, request
-from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from callbook import calls
+from callbook.calls import FINAL_STATUSES
 from callbook.db import read_connection, session_scope
 from callbook.queue import waiting as waits
 from callbook.queue.claims import release
@@ -36,7 +36,7 @@ from ivr.flows.state import QUEUE_CONNECTED, CallState, Event, Step, twiml_text
 from ivr.runtime import current_config, last_known_config
 from ivr.voice import members, queue_book, steps
 from ivr.voice.forms import CALL_SID, VoiceForm, call_facts
-from ivr.voice.routes import verify_signature
+from ivr.voice.routes import parse_form, verify_signature
 from schedules import clock
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("queue", __name__, url_prefix="/voice/queue")
 bp.before_request(verify_signature)
 
-AGENT_FINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-
-
-def _form() -> VoiceForm | Response:
-    try:
-        return VoiceForm.model_validate(request.form.to_dict(flat=True))
-    except ValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        return Response(f"invalid webhook parameters: {fields}\n", 400, mimetype="text/plain")
+AGENT_FINAL = FINAL_STATUSES
 
 
 def _team() -> Response | None:
@@ -74,7 +66,7 @@ def _config() -> ConfigDocument | None:
 
 @bp.post("/wait")
 def wait() -> Response:
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     if (refused := _team()) is not None:
@@ -139,7 +131,7 @@ def done() -> Response:
 
 
 def _step(handler: steps.StepHandler) -> Response:
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     return steps.run(form, call_facts(form), handler, writes=True)
@@ -148,7 +140,7 @@ def _step(handler: steps.StepHandler) -> Response:
 @bp.post("/connected")
 def connected() -> Response:
     """On the caller's leg, as a member's leg dequeues it: the wait ends, bridged."""
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     doc = _config()
@@ -172,7 +164,7 @@ def _entry_id() -> int:
 @bp.post("/agent")
 def agent() -> Response:
     """The member picked up: who waits, then <Dial><Queue> (the head of the line)."""
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     doc = _config()
@@ -223,7 +215,7 @@ def _whisper(doc: ConfigDocument, now: datetime) -> str | None:
 @bp.post("/agent-status")
 def agent_status() -> Response:
     """The member's leg ended: the member is free again, the next caller is connected."""
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     if form.call_status not in AGENT_FINAL:

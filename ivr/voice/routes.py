@@ -60,7 +60,8 @@ def verify_signature() -> Response | None:
     return None
 
 
-def _form() -> VoiceForm | Response:
+def parse_form() -> VoiceForm | Response:
+    """The request's form validated once, or the 400 that refuses it."""
     try:
         return VoiceForm.model_validate(request.form.to_dict(flat=True))
     except ValidationError as exc:
@@ -69,7 +70,7 @@ def _form() -> VoiceForm | Response:
 
 
 def _step(handler: StepHandler, *, writes: bool = False, first: bool = False) -> Response:
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     return steps.run(form, call_facts(form), handler, writes=writes, first=first)
@@ -122,7 +123,7 @@ def dial_result() -> Response:
 
 def _parent_step(handler: StepHandler) -> Response:
     """Whisper requests come from the technician's leg; the state is the caller's."""
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     if not re.match(CALL_SID, form.parent_call_sid):
@@ -168,7 +169,7 @@ def callback_choice() -> Response:
 
 def _callback(report_of: Callable[[VoiceForm], Report]) -> Response:
     """Status-type callbacks: recorded (or spooled), answered 204; unknown CallSids accepted."""
-    form = _form()
+    form = parse_form()
     if isinstance(form, Response):
         return form
     return steps.record(report_of(form))
