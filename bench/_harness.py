@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import json
 import math
 import os
 import secrets
@@ -40,6 +42,8 @@ from types import FrameType
 from sqlalchemy import MetaData
 
 from callbook.db import make_engine
+from ivr.config import demo_yaml_text, load_yaml_text
+from ivr.config.loader import to_data
 from ivr.twilio_adapter import sign
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,6 +54,7 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 ACCOUNT_SID = "AC" + "5" * 32
 CALLED = "+33199001000"  # the demo's published number
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 # -- servers ------------------------------------------------------------------------
@@ -106,9 +111,15 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_env(instance: Path, database_url: str = "") -> dict[str, str]:
-    """The caller's environment without IVR_*/TWILIO_*, on this checkout's code."""
+def server_env(
+    instance: Path, database_url: str = "", extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The caller's environment without IVR_*/TWILIO_*, on this checkout's code.
+
+    `extra` adds settings of the run (e.g. `outbox_env()`).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
+    env.update(extra or {})
     env["IVR_INSTANCE_DIR"] = str(instance)
     env["PYTHONPATH"] = str(REPO)
     if database_url:  # a deployment: its own secret key, and the URL each request uses
@@ -116,6 +127,41 @@ def server_env(instance: Path, database_url: str = "") -> dict[str, str]:
         env["IVR_SECRET_KEY"] = secrets.token_hex(32)
         env["IVR_TRUST_PROXY"] = "true"  # no proxy sets X-Forwarded-*: the request's own URL
     return env
+
+
+HOTLINE_EMAIL = "hotline@example.org"
+RECEIVER = "helpdesk"
+
+
+def outbox_env() -> dict[str, str]:
+    """E-mail and one helpdesk receiver configured, so the webhooks queue outbox rows.
+
+    Nothing listens on the SMTP port nor at the receiver's URL: no scheduler
+    runs, so nothing is delivered; the rows stay pending.
+    """
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    receiver = {"name": RECEIVER, "url": f"http://{HOST}:{free_port()}/events", "secret": secret}
+    return {
+        "IVR_SMTP_HOST": HOST,
+        "IVR_SMTP_PORT": str(free_port()),
+        "IVR_SMTP_TLS": "none",
+        "IVR_SMTP_FROM": "Assistance <assistance@example.org>",
+        "IVR_HOTLINE_EMAIL": HOTLINE_EMAIL,
+        "IVR_WEBHOOK_RECEIVERS": json.dumps([receiver]),
+    }
+
+
+def open_all_day(workdir: Path, env: dict[str, str]) -> None:
+    """The demo, its hotline open around the clock (JSON is YAML), made active."""
+    data = to_data(load_yaml_text(demo_yaml_text()))
+    data["calendars"]["hotline"] = {
+        "timezone": "Europe/Paris",
+        "weekly": {day: ["00:00-23:59"] for day in DAYS},
+    }
+    path = workdir / "open-all-day.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    command = ["config", "import", str(path), "--comment", "bench: always open"]
+    _run_quietly([sys.executable, "-m", "ivr.cli", *command], workdir, env)
 
 
 def _run_quietly(command: list[str], workdir: Path, env: dict[str, str]) -> None:

@@ -1,6 +1,7 @@
 """Load: concurrent simulated callers running complete calls, on SQLite and on PostgreSQL.
 
 Run: .venv/bin/python bench/bench_load.py [--database sqlite|postgresql|both] [--callers 200]
+     [--outbox] [--open-all-day]
 (about two minutes per database; stops on its own; exit status 1 when a target is missed)
 
 For each database, on 127.0.0.1 only (servers and requests: bench/_harness.py):
@@ -27,16 +28,34 @@ For each database, on 127.0.0.1 only (servers and requests: bench/_harness.py):
    (keypad 2) who keys department 63 (structure Auvergne):
    /voice/incoming, /voice/menu (Digits=2), /voice/department (Digits=63),
    then, as the answer says: <Dial> (referents or hotline, open hours only)
-   -> /voice/dial-result (DialCallStatus=completed), or <Record> (closed, or
-   everybody already on a call through us) -> /voice/voicemail (a 14 s
-   message); and /voice/status (CallStatus=completed) last. Routing follows
-   the real clock (nothing is frozen), so the share of the two paths depends
-   on the hour of the run; both are counted and shown;
+   -> /voice/dial-result (DialCallStatus=completed), or <Enqueue> (the
+   hotline open and every member busy) -> its wait URL once or twice
+   (QueuePosition, QueueTime… as Twilio sends them; a pause between the two)
+   and its action with QueueResult=hangup (the caller gave up waiting; after
+   a <Leave>, QueueResult=leave and the voicemail it offers), or <Record>
+   (closed, or everybody already on a call through us) -> /voice/voicemail
+   (a 14 s message); and /voice/status (CallStatus=completed) last. Routing
+   follows the real clock (nothing is frozen), so the share of the paths
+   depends on the hour of the run (at night and at weekends every call leaves
+   a message, as in the figures before the waiting line); all are counted and
+   shown. --open-all-day makes the hotline open around the clock (like
+   bench_queue.py), so the line is used whatever the hour;
 5. after the run, the call book is read: every CallSid placed must have
    exactly one row in `calls`, closed (ended_at), with exactly one
    `call.started` and one `status` event (complete calls: also one
-   `menu.choice` and one `structure`); lost and duplicated rows and events
-   are counted against the calls placed.
+   `menu.choice` and one `structure`; calls that waited in the line: one
+   `queue.entered`, one `queue.left` and one `queue_entries` row, ended); lost
+   and duplicated rows and events are counted against the calls placed;
+6. the outbox is read too: with --outbox (e-mail and one helpdesk receiver
+   configured through the servers' environment: `_harness.outbox_env`;
+   nothing listens there and no scheduler runs, so rows are queued and stay
+   pending) every new ticket must have queued its e-mail notice (to
+   IVR_HOTLINE_EMAIL, as the demo's referents have no address) and its
+   `ticket.created` event, every call placed its `call.completed` event (the
+   dedupe keys are computed from the ticket numbers and CallSids); without
+   it, no e-mail and no event may be queued. Rows of other topics (the SMS
+   of a missed call in the line, `ticket.updated` when a message joins a
+   caller's open ticket) are counted and shown.
 
 Targets (this 2-core machine): 200 callers with 0 lost and 0 duplicated rows,
 p99 < 100 ms on PostgreSQL (paced calls), and the incoming webhook at >= 40%
@@ -47,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import random
 import shutil
@@ -54,11 +74,14 @@ import signal
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from _harness import (
+    HOTLINE_EMAIL,
+    RECEIVER,
     BadResponse,
     Client,
     Server,
@@ -68,6 +91,8 @@ from _harness import (
     check_answer,
     interrupt,
     new_call_sid,
+    open_all_day,
+    outbox_env,
     prepare_database,
     server_env,
     server_errors,
@@ -82,7 +107,10 @@ from callbook.db import make_engine
 
 P99_TARGET_MS = 100.0  # on PostgreSQL, paced calls
 RATIO_TARGET = 0.40
-STEPS = ("incoming", "menu", "department", "dial-result", "voicemail", "status")
+STEPS = (
+    "incoming", "menu", "department", "dial-result", "queue-wait", "queue-done", "voicemail",
+    "status",
+)  # fmt: skip
 MAX_DIALS = 6  # a call rings at most this many legs before the bench gives up on it
 
 
@@ -109,6 +137,7 @@ class Book:
 
     placed: dict[str, str] = field(default_factory=dict)  # CallSid -> "incoming" or "call"
     failed: set[str] = field(default_factory=set)  # a request of the call went wrong
+    queued: set[str] = field(default_factory=set)  # answered <Enqueue>
 
 
 class Caller:
@@ -117,6 +146,7 @@ class Caller:
         self.client = Client(port)
         self.port, self.token = port, token
         self.start, self.end = window
+        self.last = b""  # the body of the last answer
 
     def request(self, path: str, params: dict[str, str]) -> bytes:
         return signed_request(self.port, path, params, self.token)
@@ -126,6 +156,7 @@ class Caller:
         answer = await self.client.exchange(payload)
         done = time.perf_counter()
         verbs = check_answer(answer, expected)
+        self.last = answer.body
         if self.start <= began and done <= self.end:
             phase.timings.add(kind, done - began)
         return verbs
@@ -151,7 +182,7 @@ class Caller:
             verbs = await self.step(
                 phase, "department", self.request("/voice/department", department)
             )
-            path = await self.route(phase, live, verbs, think)
+            path = await self.route(phase, book, live, verbs, think)
             await self.pause(think)
             status = common | {
                 "CallStatus": "completed",
@@ -170,9 +201,9 @@ class Caller:
             phase.timings.errors[name] += 1
 
     async def route(
-        self, phase: Phase, live: dict[str, str], verbs: list[str], think: float
+        self, phase: Phase, book: Book, live: dict[str, str], verbs: list[str], think: float
     ) -> str:
-        """Follow the answer of the department step: ring, or leave a message."""
+        """Follow the answer of the department step: ring, wait in line, leave a message."""
         dials = 0
         while "Dial" in verbs and dials < MAX_DIALS:
             dials += 1
@@ -185,6 +216,10 @@ class Caller:
             verbs = await self.step(
                 phase, "dial-result", self.request("/voice/dial-result", result)
             )
+        waited = "Enqueue" in verbs
+        if waited:
+            book.queued.add(live["CallSid"])
+            verbs = await self.wait_in_line(phase, live, think)
         if "Record" in verbs:
             await self.pause(think)
             recording = "RE" + new_call_sid()[2:]
@@ -196,8 +231,38 @@ class Caller:
                 "Digits": "hangup",
             }
             await self.step(phase, "voicemail", self.request("/voice/voicemail", message))
-            return "dial, then voicemail" if dials else "voicemail"
+            return ", then ".join(
+                [*(["dial"] if dials else []), *(["line"] if waited else []), "voicemail"]
+            )
+        if waited:
+            return "dial, then line" if dials else "line"
         return "dial" if dials else "other: " + " ".join(dict.fromkeys(verbs))
+
+    async def wait_in_line(self, phase: Phase, live: dict[str, str], think: float) -> list[str]:
+        """The Enqueue's wait URL once or twice, then its action: the caller hung up
+        (or was told to leave). Answers the action's verbs."""
+        enqueue = ET.fromstring(self.last).find("Enqueue")
+        if enqueue is None or not enqueue.get("waitUrl") or not enqueue.get("action"):
+            raise BadResponse("Enqueue without waitUrl or action")
+        wait_url, done_url = enqueue.get("waitUrl", ""), enqueue.get("action", "")
+        began = time.perf_counter()
+        position = self.rng.randrange(1, 10)
+        line = {"QueueSid": "QU" + "7" * 32, "CurrentQueueSize": str(position + 2)}
+        result = "hangup"
+        for turn in range(self.rng.choice((1, 2))):
+            if turn:  # Twilio asks again once the announcement and the music are over
+                await self.pause(think)
+            waited = str(int(time.perf_counter() - began))
+            params = live | line | {"QueuePosition": str(max(1, position - turn)),
+                                    "QueueTime": waited, "AvgQueueTime": waited}  # fmt: skip
+            verbs = await self.step(phase, "queue-wait", self.request(wait_url, params))
+            if "Leave" in verbs:
+                result = "leave"
+                break
+        await self.pause(think)
+        left = live | line | {"QueueResult": result,
+                              "QueueTime": str(int(time.perf_counter() - began))}  # fmt: skip
+        return await self.step(phase, "queue-done", self.request(done_url, left))
 
     async def incoming_only(self, phase: Phase, book: Book | None) -> None:
         sid = new_call_sid()
@@ -301,15 +366,56 @@ class Audit:
     events_missing: int
     events_duplicated: int
     failed_calls: int
+    queued: int = 0  # calls that waited in the line
+    line_rows: int = 0
+    line_lost: int = 0
+    line_duplicated: int = 0
+    line_open: int = 0  # rows still `waiting`
+    tickets: int = 0
+    outbox: Counter[str] = field(default_factory=Counter)  # "kind topic" -> rows
+    outbox_expected: int = 0
+    outbox_lost: int = 0
+    outbox_unexpected: int = 0
 
 
 EXPECTED_EVENTS = {
     "incoming": ("call.started", "status"),
     "call": ("call.started", "menu.choice", "structure", "status"),
+    "line": ("queue.entered", "queue.left"),
 }
+OTHER_TOPICS = ("event ticket.updated", "sms call.missed")
+"""Outbox rows the bench does not predict: a message joining a caller's open ticket,
+the SMS of a missed call in the line (once per caller and day)."""
 
 
-def audit(database_url: str, book: Book) -> Audit:
+def event_key(kind: str, key: str) -> str:
+    """The dedupe key of an event row for the bench's receiver (`ivr.notify.events`)."""
+    webhook_id = "msg_" + hashlib.sha256(f"{kind}:{key}".encode()).hexdigest()[:32]
+    return f"event:{webhook_id}:{RECEIVER}"
+
+
+def expected_outbox(book: Book, tickets: list[str]) -> set[str]:
+    """Dedupe keys: per new ticket its e-mail notice and `ticket.created`, per call
+    `call.completed` (calls with a failed request are not checked)."""
+    keys = {f"ticket.created:{number}:{HOTLINE_EMAIL}" for number in tickets}
+    keys |= {event_key("ticket.created", number) for number in tickets}
+    keys |= {event_key("call.completed", sid) for sid in book.placed if sid not in book.failed}
+    return keys
+
+
+def audit_outbox(result: Audit, rows: list[tuple[str, str, str]], expected: set[str]) -> None:
+    present = {key for _, _, key in rows}
+    result.outbox = Counter(f"{kind} {topic}" for kind, topic, _ in rows)
+    result.outbox_expected = len(expected)
+    result.outbox_lost = len(expected - present)
+    result.outbox_unexpected = sum(
+        1
+        for kind, topic, key in rows
+        if key not in expected and f"{kind} {topic}" not in OTHER_TOPICS
+    )
+
+
+def audit(database_url: str, book: Book, outbox: bool) -> Audit:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -329,17 +435,22 @@ def audit(database_url: str, book: Book) -> Audit:
                     )
                 )
             }
+            line = conn.execute(text("SELECT call_sid, outcome FROM queue_entries")).all()
+            tickets = [n for (n,) in conn.execute(text("SELECT number FROM tickets"))]
+            queued = conn.execute(text("SELECT kind, topic, dedupe_key FROM outbox")).all()
     finally:
         engine.dispose()
     missing = duplicated = 0
     for sid, kind in book.placed.items():
         if sid in book.failed:
             continue
-        for event in EXPECTED_EVENTS[kind]:
+        expected = EXPECTED_EVENTS[kind] + (EXPECTED_EVENTS["line"] if sid in book.queued else ())
+        for event in expected:
             n = counts.get((sid, event), 0)
             missing += n == 0
             duplicated += max(0, n - 1)
-    return Audit(
+    in_line = Counter(sid for sid, _ in line)
+    result = Audit(
         placed=len(book.placed),
         rows=sum(rows.values()),
         lost=sum(1 for sid in book.placed if sid not in rows),
@@ -350,7 +461,17 @@ def audit(database_url: str, book: Book) -> Audit:
         events_missing=missing,
         events_duplicated=duplicated,
         failed_calls=len(book.failed),
+        queued=len(book.queued),
+        line_rows=len(line),
+        line_lost=sum(1 for sid in book.queued - book.failed if sid not in in_line),
+        line_duplicated=sum(n - 1 for n in in_line.values() if n > 1),
+        line_open=sum(1 for _, outcome in line if outcome == "waiting"),
+        tickets=len(tickets),
     )
+    audit_outbox(
+        result, [tuple(r) for r in queued], expected_outbox(book, tickets) if outbox else set()
+    )
+    return result
 
 
 # -- one database ------------------------------------------------------------------------
@@ -370,8 +491,10 @@ def run_database(kind: str, args: argparse.Namespace) -> Result:
     url = args.postgresql_url if kind == "postgresql" else ""
     servers: list[Server] = []
     try:
-        env = server_env(instance, url)
+        env = server_env(instance, url, outbox_env() if args.outbox else None)
         token = prepare_database(workdir, env)
+        if args.open_all_day:
+            open_all_day(workdir, env)
         ours = start_server("webhooks", args.app, workdir, env, args.workers, args.threads)
         servers.append(ours)
         bare = start_server(
@@ -398,7 +521,7 @@ def run_database(kind: str, args: argparse.Namespace) -> Result:
         result = Result(
             kind,
             phases,
-            audit(url or f"sqlite:///{instance / 'ivr.sqlite3'}", book),
+            audit(url or f"sqlite:///{instance / 'ivr.sqlite3'}", book, args.outbox),
             phases["incoming"].rate() / phases["bare"].rate(),
         )
         if unclosed:
@@ -422,6 +545,8 @@ def print_result(result: Result, args: argparse.Namespace) -> None:
     print(
         f"{result.database}: gunicorn {args.workers} workers ({worker}), {args.callers} callers,"
         f" think {args.think:g} s (paced)"
+        + (", outbox on" if args.outbox else "")
+        + (", hotline open all day" if args.open_all_day else "")
     )
     print(
         f"  {'phase':<18}{'step':<13}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
@@ -452,6 +577,16 @@ def print_result(result: Result, args: argparse.Namespace) -> None:
         f"{a.events_missing} missing, {a.events_duplicated} duplicated"
         + (f" ({a.failed_calls} calls with a failed request not checked)" if a.failed_calls else "")
     )
+    if a.queued or a.line_rows:
+        print(
+            f"  line: {a.queued} calls waited, {a.line_rows} queue_entries rows,"
+            f" {a.line_lost} lost, {a.line_duplicated} duplicated, {a.line_open} still waiting"
+        )
+    queued = ", ".join(f"{what} ×{n}" for what, n in sorted(a.outbox.items())) or "none"
+    print(
+        f"  outbox: {a.outbox.total()} rows queued ({queued}) for {a.tickets} new tickets;"
+        f" {a.outbox_expected} expected, {a.outbox_lost} lost, {a.outbox_unexpected} unexpected"
+    )
     print(flush=True)
 
 
@@ -469,6 +604,16 @@ def verdicts(results: list[Result], args: argparse.Namespace) -> bool:
                 f"{a.events_duplicated} duplicated, {a.open_calls} open, {a.failed_calls} failed",
             )
         )
+        if a.queued or args.outbox:
+            checks.append(
+                (
+                    f"{r.database}: line and outbox rows, 0 lost / 0 duplicated / 0 unexpected",
+                    a.line_lost == a.line_duplicated == a.line_open == 0
+                    and a.outbox_lost == a.outbox_unexpected == 0,
+                    f"line {a.line_lost} lost, {a.line_duplicated} duplicated, {a.line_open}"
+                    f" waiting; outbox {a.outbox_lost} lost, {a.outbox_unexpected} unexpected",
+                )
+            )
         checks.append(
             (
                 f"{r.database}: incoming >= {RATIO_TARGET:.0%} of bare",
@@ -509,6 +654,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
     parser.add_argument(
         "--think", type=float, default=3.0, help="mean pause between steps, paced calls (3 s)"
+    )
+    parser.add_argument(
+        "--outbox",
+        action="store_true",
+        help="e-mail and a helpdesk receiver configured: new tickets and calls queue outbox rows",
+    )
+    parser.add_argument(
+        "--open-all-day",
+        action="store_true",
+        help="the hotline open around the clock, so callers wait in its line whatever the hour",
     )
     return parser.parse_args()
 

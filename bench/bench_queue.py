@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import shutil
 import signal
@@ -46,12 +45,12 @@ from _harness import (
     BadResponse,
     Client,
     Timings,
-    _run_quietly,
     add_server_arguments,
     call_params,
     check_answer,
     interrupt,
     new_call_sid,
+    open_all_day,
     prepare_database,
     server_env,
     server_errors,
@@ -63,13 +62,10 @@ from _harness import (
 from sqlalchemy import text
 
 from callbook.db import make_engine
-from ivr.config import demo_yaml_text, load_yaml_text
-from ivr.config.loader import to_data
 
 WAIT = "/voice/queue/wait?team=hotline"
 SLOW = 0.05
 """Seconds: the target; the moments of slower requests are shown (a stall or a spread)."""
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass
@@ -78,19 +74,6 @@ class Run:
     placed: dict[str, int] = field(default_factory=dict)  # CallSid -> place announced first
     left: set[str] = field(default_factory=set)  # action request answered
     slow: list[float] = field(default_factory=list)  # when requests over SLOW began
-
-
-def open_all_day(workdir: Path, env: dict[str, str]) -> None:
-    """The demo, its hotline open around the clock (JSON is YAML), made active."""
-    data = to_data(load_yaml_text(demo_yaml_text()))
-    data["calendars"]["hotline"] = {
-        "timezone": "Europe/Paris",
-        "weekly": {day: ["00:00-23:59"] for day in DAYS},
-    }
-    path = workdir / "open-all-day.yaml"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    command = ["config", "import", str(path), "--comment", "bench: always open"]
-    _run_quietly([sys.executable, "-m", "ivr.cli", *command], workdir, env)
 
 
 async def caller(
