@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("queue", __name__, url_prefix="/voice/queue")
 bp.before_request(verify_signature)
 
-AGENT_FINAL = FINAL_STATUSES
-
 
 def _team() -> Response | None:
     if request.args.get("team", queue.TEAM) != queue.TEAM:
@@ -218,7 +216,7 @@ def agent_status() -> Response:
     form = parse_form()
     if isinstance(form, Response):
         return form
-    if form.call_status not in AGENT_FINAL:
+    if form.call_status not in FINAL_STATUSES:
         return Response(status=204)
     member = request.args.get("n", "")[:64]
     skip: set[str] = set()
